@@ -1,0 +1,59 @@
+"""Argument checks shared by the public constructors and builders.
+
+Each raises ``ValueError`` naming the argument, the value it got and what is
+allowed, so that a mistake is found where it is made, not deep inside a
+compiled graph.
+"""
+
+import numbers
+
+import numpy as np
+
+
+def positive_int(name, value):
+    """``value`` as an int, if it is an integer >= 1."""
+    if (isinstance(value, bool) or not isinstance(value, numbers.Integral)
+            or value < 1):
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def probability(name, value):
+    """``value`` as a float, if it lies in [0, 1)."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number in [0, 1), "
+                         f"got {value!r}") from None
+    if not 0.0 <= v < 1.0:  # also refuses NaN
+        raise ValueError(f"{name} must be in [0, 1), got {value!r}")
+    return v
+
+
+def batch_size(value, n_examples):
+    """``value`` as an int, if 1 <= value <= n_examples."""
+    b = positive_int("batch_size", value)
+    if b > n_examples:
+        raise ValueError(f"batch_size must be at most the number of examples "
+                         f"({n_examples}), got {value!r}")
+    return b
+
+
+def width(name, data, expected):
+    """Check that a shared matrix ``data`` has ``expected`` columns."""
+    shape = np.shape(data.get_value(borrow=True))
+    if len(shape) != 2 or shape[1] != expected:
+        raise ValueError(f"{name} must be a matrix with {expected} columns "
+                         f"(one row per example), got shape {shape}")
+    return shape[0]
+
+
+def symbolic_width(name, variable, expected):
+    """Check a symbolic input's static width where PyTensor knows it."""
+    if variable.ndim != 2:
+        raise ValueError(f"{name} must be a matrix (ndim 2), got "
+                         f"{variable.type} with ndim {variable.ndim}")
+    known = variable.type.shape[1]
+    if known is not None and known != expected:
+        raise ValueError(f"{name} must have {expected} columns, got a "
+                         f"matrix with {known}")

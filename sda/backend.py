@@ -1,0 +1,139 @@
+"""How PyTensor compiles the library's functions: the BLAS it links and the default mode.
+
+PyTensor 3 compiles with Numba by default, and its C backend (the ``CVM``
+mode, Theano's old ``FAST_RUN``) finds no BLAS on a plain ``pip`` install, so
+its matrix products fall back to a slow NumPy C-API path.  Measured on the
+2-core development machine for the tutorial's first pretraining step at
+minibatch 1 in float32 (``benchmarks/bench_sda.py`` and
+``../shared/bench/run_all.py`` print these figures):
+
+=====================================  ==============
+configuration                          samples/s
+=====================================  ==============
+Numba (PyTensor 3's default)           802
+C VM without BLAS                      75
+C VM linked to OpenBLAS                2544
+=====================================  ==============
+
+So this module links PyTensor's C backend to the OpenBLAS that PyPI ships as
+``scipy-openblas32`` (a dependency of ``sda``) and makes ``CVM`` the default
+mode.  Its symbols carry a ``scipy_`` prefix, so each BLAS name that PyTensor's
+C code declares is renamed with a ``-D`` compiler flag.
+
+Nothing is changed when the user chose for themselves: a ``blas__ldflags``
+given in ``PYTENSOR_FLAGS`` or ``.pytensorrc`` is kept, and ``SDA_MODE`` (or
+:func:`set_mode`) selects another mode.  When the C backend has to run
+without BLAS, a :class:`SlowBackendWarning` says so.
+"""
+
+import os
+import warnings
+
+import pytensor
+
+__all__ = ["get_mode", "set_mode", "blas_ldflags", "SlowBackendWarning",
+           "MODES"]
+
+#: The modes the library is tested with.  ``FAST_COMPILE`` is left out on
+#: purpose: it skips the stabilising rewrites.
+MODES = ("CVM", "NUMBA", "JAX")
+
+# The BLAS entry points PyTensor's C ops and headers declare (blas_headers.py).
+_BLAS_NAMES = ("gemm gemv ger dot axpy scal copy swap nrm2 asum symm syrk "
+               "syr2k trmm trsm symv syr syr2 trmv trsv").split()
+
+_mode = None
+
+
+class SlowBackendWarning(UserWarning):
+    """The selected PyTensor configuration is known to be much slower."""
+
+
+def _scipy_openblas_ldflags():
+    """``blas__ldflags`` for the ``scipy-openblas32`` wheel, or '' if absent."""
+    try:
+        import scipy_openblas32
+    except ImportError:
+        return ""
+    libdir = scipy_openblas32.get_lib_dir()
+    if not os.path.exists(os.path.join(libdir, "libscipy_openblas.so")):
+        return ""
+    renames = " ".join(f"-D{p}{n}_=scipy_{p}{n}_"
+                       for p in "sd" for n in _BLAS_NAMES)
+    return (f"-L{libdir} -lscipy_openblas -Wl,-rpath,{libdir} "
+            f"-Dcblas_sdot=scipy_cblas_sdot {renames}")
+
+
+def _user_set_blas():
+    """True if the user gave ``blas__ldflags`` (flags, .pytensorrc or code)."""
+    param = pytensor.config._config_var_dict["blas__ldflags"]
+    if hasattr(param, "val"):  # already resolved: someone read or set it
+        return True
+    try:
+        pytensor.config.fetch_val_for_key("blas__ldflags")
+    except KeyError:
+        return False
+    return True
+
+
+def _configure_blas():
+    # Setting the flag before anything reads it also skips PyTensor's slow
+    # (and here unsuccessful) auto-detection at first use.
+    if not _user_set_blas():
+        flags = _scipy_openblas_ldflags()
+        if flags:
+            pytensor.config.blas__ldflags = flags
+
+
+def blas_ldflags():
+    """The linker flags PyTensor's C backend uses for BLAS ('' = none)."""
+    return pytensor.config.blas__ldflags
+
+
+def get_mode():
+    """The compilation mode used when a builder is given ``mode=None``.
+
+    ``SDA_MODE`` in the environment wins; otherwise ``CVM`` when a BLAS is
+    linked and ``NUMBA`` when not (the C backend without BLAS is ten times
+    slower than Numba, the C backend with BLAS three times faster).
+    """
+    global _mode
+    if _mode is None:
+        env = os.environ.get("SDA_MODE")
+        if env:
+            set_mode(env)
+        else:
+            _mode = "CVM" if blas_ldflags() else "NUMBA"
+    return _mode
+
+
+def set_mode(mode):
+    """Choose the default compilation mode: one of :data:`MODES`.
+
+    Any other PyTensor mode name or ``Mode`` object is accepted too, for
+    experiments; ``FAST_COMPILE`` is refused because it skips the rewrites
+    that keep the costs finite when units saturate.
+    """
+    global _mode
+    if isinstance(mode, str):
+        mode = mode.upper()
+        if mode == "FAST_COMPILE":
+            raise ValueError("mode must not be 'FAST_COMPILE': it skips the "
+                             "stability rewrites (choose one of "
+                             f"{', '.join(MODES)}), got {mode!r}")
+        if mode == "CVM" and not blas_ldflags():
+            warnings.warn(
+                "sda: PyTensor's C backend runs without a BLAS library here, "
+                "about 10x slower than Numba; install scipy-openblas32 or set "
+                "PYTENSOR_FLAGS=blas__ldflags=... (see README, 'Speed')",
+                SlowBackendWarning, stacklevel=2)
+    _mode = mode
+    return _mode
+
+
+def resolve_mode(mode):
+    """``mode`` itself, or the library default when it is None."""
+    return get_mode() if mode is None else mode
+
+
+_configure_blas()

@@ -1,0 +1,19 @@
+"""The library's own exceptions."""
+
+__all__ = ["SdAError", "DataFileError"]
+
+
+class SdAError(Exception):
+    """Base class of the errors this library raises on its own account."""
+
+
+class DataFileError(SdAError, ValueError):
+    """A data file is missing, truncated, corrupt or not what it claims to be.
+
+    The message always names the file; ``path`` holds it too.
+    """
+
+    def __init__(self, path, problem):
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")

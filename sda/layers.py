@@ -1,0 +1,135 @@
+"""The supervised layers of the stacked network: ``HiddenLayer`` and ``LogisticRegression``.
+
+Both own their parameters as shared variables listed in ``params`` and build
+symbolic expressions only; compiling them is the caller's step.
+"""
+
+import pytensor
+import pytensor.tensor as pt
+
+from . import _checks
+from .init import glorot_uniform, zeros
+from .random import as_numpy_rng
+
+__all__ = ["HiddenLayer", "LogisticRegression"]
+
+
+class HiddenLayer:
+    r"""A fully connected layer, :math:`h = s(x W + b)`.
+
+    Parameters
+    ----------
+    rng : numpy.random.RandomState or numpy.random.Generator or int
+        Draws the initial weights (unless ``W`` is given).
+    input : TensorVariable
+        Symbolic matrix of shape ``(n_examples, n_in)``.
+    n_in, n_out : int
+        Number of input and output units.
+    W : shared variable, optional
+        An existing ``(n_in, n_out)`` weight matrix to use (and share) instead
+        of drawing a new one.  The SdA passes none and then hands this
+        layer's ``W`` to its dA, tying the two.
+    b : shared variable, optional
+        An existing bias vector of length ``n_out``.
+    activation : callable or None
+        The non-linearity ``s``; ``None`` gives a linear layer.  The initial
+        weights are uniform in :math:`\pm\sqrt{6/(n_{in}+n_{out})}`, four times
+        wider for ``pytensor.tensor.sigmoid`` (Glorot & Bengio, 2010).
+
+    Attributes
+    ----------
+    W, b : shared variables
+    output : TensorVariable
+        :math:`s(x W + b)`.
+    params : list
+        ``[W, b]``.
+    """
+
+    def __init__(self, rng, input, n_in, n_out, W=None, b=None,
+                 activation=pt.tanh):
+        n_in = _checks.positive_int("n_in", n_in)
+        n_out = _checks.positive_int("n_out", n_out)
+        _checks.symbolic_width("input", input, n_in)
+        self.input = input
+        self.n_in, self.n_out = n_in, n_out
+        self.activation = activation
+        if W is None:
+            gain = 4.0 if activation is pt.sigmoid else 1.0
+            W = pytensor.shared(glorot_uniform(as_numpy_rng(rng, "rng"), n_in,
+                                               n_out, gain),
+                                name="W", borrow=True)
+        if b is None:
+            b = pytensor.shared(zeros(n_out), name="b", borrow=True)
+        self.W, self.b = W, b
+        lin_output = pt.dot(input, self.W) + self.b
+        self.output = lin_output if activation is None else activation(
+            lin_output)
+        self.params = [self.W, self.b]
+
+
+class LogisticRegression:
+    r"""Multi-class logistic regression, the network's output layer.
+
+    .. math::
+        P(Y = i \mid x, W, b) = \mathrm{softmax}_i(x W + b)
+
+    Parameters
+    ----------
+    input : TensorVariable
+        Symbolic matrix of shape ``(n_examples, n_in)``.
+    n_in, n_out : int
+        Input width and number of classes.
+
+    Attributes
+    ----------
+    W, b : shared variables, initialised to zero
+    p_y_given_x : TensorVariable
+        Row-wise class probabilities.
+    y_pred : TensorVariable
+        :math:`\mathrm{argmax}_i P(Y = i \mid x)`.
+    params : list
+        ``[W, b]``.
+    """
+
+    def __init__(self, input, n_in, n_out):
+        n_in = _checks.positive_int("n_in", n_in)
+        n_out = _checks.positive_int("n_out", n_out)
+        _checks.symbolic_width("input", input, n_in)
+        self.input = input
+        self.n_in, self.n_out = n_in, n_out
+        self.W = pytensor.shared(zeros((n_in, n_out)), name="W", borrow=True)
+        self.b = pytensor.shared(zeros(n_out), name="b", borrow=True)
+        self.logits = pt.dot(input, self.W) + self.b
+        # axis=-1: PyTensor's default (axis=None) would normalise over the
+        # whole minibatch instead of each row.
+        self.p_y_given_x = pt.special.softmax(self.logits, axis=-1)
+        self.y_pred = pt.argmax(self.p_y_given_x, axis=1)
+        self.params = [self.W, self.b]
+
+    def negative_log_likelihood(self, y):
+        r"""Mean negative log-likelihood of the labels ``y`` over the minibatch.
+
+        .. math::
+            \ell = -\frac{1}{|D|} \sum_{i} \log P(Y = y^{(i)} \mid x^{(i)})
+
+        Computed from ``log_softmax`` of the pre-activation, so it stays finite
+        when the softmax saturates.
+        """
+        self._check_labels(y)
+        log_p = pt.special.log_softmax(self.logits, axis=-1)
+        return -pt.mean(log_p[pt.arange(y.shape[0]), y])
+
+    def errors(self, y):
+        """Fraction of the minibatch whose predicted class is not ``y``."""
+        self._check_labels(y)
+        return pt.mean(pt.neq(self.y_pred, y))
+
+    def _check_labels(self, y):
+        if getattr(y, "ndim", None) != 1:
+            raise TypeError(
+                f"y must be a vector of integer labels (ndim 1, like "
+                f"y_pred), got {getattr(y, 'type', type(y).__name__)} with "
+                f"ndim {getattr(y, 'ndim', None)}")
+        if not y.dtype.startswith(("int", "uint")):
+            raise TypeError(f"y must have an integer dtype (labels), got "
+                            f"dtype {y.dtype}")

@@ -1,0 +1,101 @@
+"""Random numbers: seeding the NumPy side and the symbolic (PyTensor) side.
+
+The tutorial draws its corruption masks from ``theano.tensor.shared_randomstreams
+.RandomStreams``: each draw owns a random state that advances after every
+call of a compiled function that uses it, without the caller listing an
+update.  PyTensor 3 deprecates its ``RandomStream`` in favour of explicit
+``shared_rng`` states, so :class:`RandomStreams` here rebuilds the tutorial's
+behaviour on the new primitive.
+"""
+
+import numbers
+import warnings
+
+import numpy as np
+from pytensor.tensor.random.variable import shared_rng
+
+__all__ = ["RandomStreams", "as_numpy_rng", "draw_seed"]
+
+
+def as_numpy_rng(numpy_rng, name="numpy_rng"):
+    """Accept what the tutorial passes (``RandomState``), a ``Generator`` or a seed."""
+    if isinstance(numpy_rng, (np.random.RandomState, np.random.Generator)):
+        return numpy_rng
+    if isinstance(numpy_rng, numbers.Integral) and not isinstance(numpy_rng,
+                                                                  bool):
+        return np.random.RandomState(int(numpy_rng))
+    raise ValueError(f"{name} must be a numpy.random.RandomState, a "
+                     f"numpy.random.Generator or an integer seed, "
+                     f"got {numpy_rng!r}")
+
+
+def draw_seed(numpy_rng):
+    """One seed in [0, 2**30) from either kind of NumPy generator.
+
+    ``RandomState.randint(2 ** 30)`` is what the tutorial calls, so a
+    ``RandomState`` advances exactly as it did there.
+    """
+    if isinstance(numpy_rng, np.random.RandomState):
+        return int(numpy_rng.randint(2 ** 30))
+    return int(numpy_rng.integers(2 ** 30))
+
+
+class RandomStreams:
+    """Symbolic random draws whose state advances on every call.
+
+    Each draw gets its own shared ``numpy.random.Generator`` state, seeded
+    from this object's seed sequence in the order the draws are made, so the
+    same seed and the same construction order give the same numbers.
+
+    Parameters
+    ----------
+    seed : int
+        Seed of the whole stream.
+
+    Examples
+    --------
+    >>> import pytensor, pytensor.tensor as pt
+    >>> srng = RandomStreams(1234)
+    >>> mask = srng.binomial(size=(2, 3), n=1, p=0.5)
+    >>> f = pytensor.function([], mask)
+    >>> bool((f() != f()).any() or (f() != f()).any())
+    True
+    """
+
+    def __init__(self, seed):
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+            raise ValueError(f"seed must be an integer, got {seed!r}")
+        self.seed_value = int(seed)
+        self.state_updates = []
+        self._seeds = np.random.SeedSequence(self.seed_value)
+
+    def _new_state(self):
+        child = self._seeds.spawn(1)[0]
+        return shared_rng(np.random.default_rng(child))
+
+    def binomial(self, size, n=1, p=0.5):
+        """Draw ``Binomial(n, p)`` integers of shape ``size`` (int64).
+
+        PyTensor refuses a float ``dtype`` for binomial draws; cast the
+        result (``pytensor.tensor.cast(mask, floatX)``) where floats are
+        needed.
+        """
+        rng = self._new_state()
+        next_rng, draw = rng.binomial(n=n, p=p, size=size)
+        # The tutorial relies on the state advancing by itself.  PyTensor 3
+        # still honours ``default_update`` but warns that setting it is
+        # deprecated; an explicit entry in ``updates`` overrides it.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            rng.default_update = next_rng
+        self.state_updates.append((rng, next_rng))
+        return draw
+
+    def seed(self, seed):
+        """Reseed every state drawn so far, as a fresh object with ``seed`` would."""
+        fresh = np.random.SeedSequence(int(seed))
+        for rng, _ in self.state_updates:
+            rng.set_value(np.random.default_rng(fresh.spawn(1)[0]),
+                          borrow=True)
+        self.seed_value = int(seed)
+        self._seeds = fresh

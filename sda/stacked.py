@@ -1,0 +1,260 @@
+r"""The stacked denoising autoencoder (Vincent et al., 2010).
+
+An SdA is a multilayer perceptron whose sigmoid layers are first trained one
+at a time, each as the encoder of a denoising autoencoder reconstructing the
+output of the layer below (greedy layer-wise *pretraining*), and then
+together with a logistic regression layer on top, by gradient descent on the
+negative log-likelihood of the labels (*fine-tuning*).
+
+The dA of layer ``i`` and the sigmoid layer ``i`` are one set of weights: the
+dA is built on the very shared variables ``W`` and ``b`` of the hidden layer,
+so pretraining writes into the MLP.
+"""
+
+import pytensor
+import pytensor.tensor as pt
+
+from . import _checks
+from .backend import resolve_mode
+from .da import as_random_streams, dA
+from .init import floatX
+from .layers import HiddenLayer, LogisticRegression
+from .random import as_numpy_rng
+from .updates import sgd
+
+__all__ = ["SdA", "evaluation_batch_size"]
+
+
+def _labels(y, name):
+    """Shared labels as int32, whatever dtype they are stored in.
+
+    The tutorial stores them as floatX (for the GPU) and casts; integer
+    storage is used as it is.
+    """
+    dtype = y.dtype
+    if dtype == "int32":
+        return y
+    if not dtype.startswith(("int", "uint", "float")):
+        raise ValueError(f"{name} must hold integer class labels, got dtype "
+                         f"{dtype}")
+    return pt.cast(y, "int32")
+
+
+def _with_tutorial_defaults(compiled, layer):
+    """Give a compiled pretraining step the tutorial's argument defaults.
+
+    Theano's ``In(value=...)`` defaults are gone from PyTensor, so they live
+    in a thin Python wrapper.
+    """
+    def pretrain(index, corruption=0.2, lr=0.1):
+        return compiled(index, corruption, lr)
+
+    pretrain.__name__ = f"pretrain_layer{layer}"
+    pretrain.__doc__ = (f"pretrain_layer{layer}(index, corruption=0.2, "
+                        f"lr=0.1) -> reconstruction cost of minibatch index")
+    pretrain.function = compiled
+    return pretrain
+
+
+def evaluation_batch_size(n_examples, batch_size, at_least=1000):
+    """The minibatch size used to score a set of ``n_examples``.
+
+    Scoring needs no small minibatches: it uses the smallest divisor of
+    ``n_examples`` that is at least ``max(batch_size, at_least)`` (or all
+    examples), so the minibatches are equal and the mean of their error
+    rates is the error rate of the whole set, with no example left out.
+    """
+    target = min(n_examples, max(batch_size, at_least))
+    for size in range(target, n_examples + 1):
+        if n_examples % size == 0:
+            return size
+    return n_examples
+
+
+class SdA:
+    """Stacked denoising autoencoder: sigmoid MLP + logistic output, dA-pretrained.
+
+    Parameters
+    ----------
+    numpy_rng : numpy.random.RandomState or numpy.random.Generator or int
+        Draws the initial weights (and the corruption seed when
+        ``theano_rng`` is None).
+    theano_rng : sda.RandomStreams or int, optional
+        Source of the corruption masks, shared by all dA layers.
+    n_ins : int
+        Input width (784 for MNIST).
+    hidden_layers_sizes : sequence of int
+        Width of each hidden layer; at least one.
+    n_outs : int
+        Number of classes.
+    corruption_levels : sequence of float in [0, 1)
+        One per hidden layer: the level each layer is meant to be pretrained
+        with (the training loop passes it to that layer's pretraining
+        function; the functions themselves default to 0.2 as the tutorial's).
+
+    Attributes
+    ----------
+    sigmoid_layers : list of HiddenLayer
+    dA_layers : list of dA
+        ``dA_layers[i].W is sigmoid_layers[i].W`` and likewise for ``b``.
+    logLayer : LogisticRegression
+    params : list
+        The MLP's parameters: each sigmoid layer's ``W``, ``b``, then the
+        logistic layer's.  The dA's visible biases are not among them.
+    n_layers : int
+    x, y : TensorVariable
+        Symbolic input matrix (floatX) and label vector (int32).
+    finetune_cost : TensorVariable
+        Negative log-likelihood of ``y`` under the network.
+    errors : TensorVariable
+        Fraction of misclassified examples in the minibatch.
+    """
+
+    def __init__(self, numpy_rng, theano_rng=None, n_ins=784,
+                 hidden_layers_sizes=(500, 500), n_outs=10,
+                 corruption_levels=(0.1, 0.1)):
+        self.n_ins = _checks.positive_int("n_ins", n_ins)
+        self.n_outs = _checks.positive_int("n_outs", n_outs)
+        sizes = tuple(hidden_layers_sizes)
+        if not sizes:
+            raise ValueError("hidden_layers_sizes must name at least one "
+                             f"layer, got {hidden_layers_sizes!r}")
+        for i, s in enumerate(sizes):
+            _checks.positive_int(f"hidden_layers_sizes[{i}]", s)
+        levels = tuple(corruption_levels)
+        if len(levels) != len(sizes):
+            raise ValueError(f"corruption_levels must have one level per "
+                             f"hidden layer ({len(sizes)}), got "
+                             f"{corruption_levels!r}")
+        self.corruption_levels = tuple(
+            _checks.probability(f"corruption_levels[{i}]", c)
+            for i, c in enumerate(levels))
+        self.hidden_layers_sizes = tuple(int(s) for s in sizes)
+        self.n_layers = len(sizes)
+
+        numpy_rng = as_numpy_rng(numpy_rng)
+        theano_rng = as_random_streams(theano_rng, numpy_rng)
+        self.theano_rng = theano_rng
+        self.x = pt.matrix("x")
+        self.y = pt.ivector("y")
+
+        self.sigmoid_layers, self.dA_layers, self.params = [], [], []
+        layer_input, n_in = self.x, self.n_ins
+        for i, n_out in enumerate(self.hidden_layers_sizes):
+            hidden = HiddenLayer(rng=numpy_rng, input=layer_input, n_in=n_in,
+                                 n_out=n_out, activation=pt.sigmoid)
+            hidden.W.name, hidden.b.name = f"hidden{i}.W", f"hidden{i}.b"
+            auto = dA(numpy_rng=numpy_rng, theano_rng=theano_rng,
+                      input=layer_input, n_visible=n_in, n_hidden=n_out,
+                      W=hidden.W, bhid=hidden.b)
+            auto.b_prime.name = f"dA{i}.b_prime"
+            self.sigmoid_layers.append(hidden)
+            self.dA_layers.append(auto)
+            self.params.extend(hidden.params)
+            layer_input, n_in = hidden.output, n_out
+
+        self.logLayer = LogisticRegression(input=layer_input, n_in=n_in,
+                                           n_out=self.n_outs)
+        self.logLayer.W.name, self.logLayer.b.name = "logistic.W", "logistic.b"
+        self.params.extend(self.logLayer.params)
+        self.finetune_cost = self.logLayer.negative_log_likelihood(self.y)
+        self.errors = self.logLayer.errors(self.y)
+
+    # -- compiled functions -------------------------------------------------
+
+    def pretraining_functions(self, train_set_x, batch_size, *, mode=None):
+        """One compiled SGD step per dA layer, on minibatches of ``train_set_x``.
+
+        Parameters
+        ----------
+        train_set_x : shared variable
+            The training inputs, ``(n_examples, n_ins)``; they stay in the
+            shared variable and each call slices minibatch ``index`` out of
+            it (``givens``), as in the tutorial.
+        batch_size : int
+            Between 1 and the number of examples.
+        mode : str or pytensor Mode, optional
+            Compilation mode; the library default (:func:`sda.get_mode`)
+            when None.
+
+        Returns
+        -------
+        list of callables ``fn(index, corruption=0.2, lr=0.1)``
+            ``fn`` trains layer ``i`` on minibatch ``index`` and returns its
+            cost before the update.
+        """
+        n = _checks.width("train_set_x", train_set_x, self.n_ins)
+        batch_size = _checks.batch_size(batch_size, n)
+        index = pt.lscalar("index")
+        corruption_level = pt.scalar("corruption")
+        learning_rate = pt.scalar("lr")
+        batch = train_set_x[index * batch_size:(index + 1) * batch_size]
+        mode = resolve_mode(mode)
+
+        fns = []
+        for i, auto in enumerate(self.dA_layers):
+            cost, updates = auto.get_cost_updates(corruption_level,
+                                                  learning_rate)
+            compiled = pytensor.function(
+                [index, corruption_level, learning_rate], cost,
+                updates=updates, givens={self.x: batch}, mode=mode,
+                name=f"pretrain_layer{i}")
+            fns.append(_with_tutorial_defaults(compiled, i))
+        return fns
+
+    def build_finetune_functions(self, datasets, batch_size, learning_rate,
+                                 *, mode=None):
+        """Compiled fine-tuning step and scoring functions.
+
+        Parameters
+        ----------
+        datasets : [(train_x, train_y), (valid_x, valid_y), (test_x, test_y)]
+            Shared variables as :func:`sda.load_data` returns them.
+        batch_size : int
+            Minibatch size of the training step.
+        learning_rate : float
+        mode : str or pytensor Mode, optional
+
+        Returns
+        -------
+        train_fn : callable
+            ``train_fn(index)`` does one SGD step on training minibatch
+            ``index`` and returns its cost.
+        valid_score, test_score : callables
+            Each returns a list of error rates over equal minibatches that
+            together cover the whole set, so ``numpy.mean`` of it is the
+            set's error rate.
+        """
+        (train_x, train_y), (valid_x, valid_y), (test_x, test_y) = datasets
+        n_train = _checks.width("train_set_x", train_x, self.n_ins)
+        batch_size = _checks.batch_size(batch_size, n_train)
+        mode = resolve_mode(mode)
+        index = pt.lscalar("index")
+
+        def minibatch(data, size):
+            return data[index * size:(index + 1) * size]
+
+        updates = sgd(self.finetune_cost, self.params, floatX(learning_rate))
+        train_fn = pytensor.function(
+            [index], self.finetune_cost, updates=updates,
+            givens={self.x: minibatch(train_x, batch_size),
+                    self.y: minibatch(_labels(train_y, "train_set_y"),
+                                      batch_size)},
+            mode=mode, name="train")
+
+        def scorer(x, y, name):
+            n = _checks.width(f"{name}_set_x", x, self.n_ins)
+            size = evaluation_batch_size(n, batch_size)
+            score_i = pytensor.function(
+                [index], self.errors,
+                givens={self.x: minibatch(x, size),
+                        self.y: minibatch(_labels(y, f"{name}_set_y"), size)},
+                mode=mode, name=name)
+
+            def score():
+                return [score_i(i) for i in range(n // size)]
+            score.__doc__ = f"Error rates of the {name} minibatches."
+            return score
+
+        return train_fn, scorer(valid_x, valid_y, "valid"), scorer(
+            test_x, test_y, "test")

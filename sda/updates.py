@@ -1,0 +1,28 @@
+"""Update rules: what the compiled training steps write back to the parameters."""
+
+import pytensor
+
+from .init import floatX
+
+__all__ = ["sgd"]
+
+
+def sgd(cost, params, learning_rate):
+    """Plain stochastic gradient descent, ``p <- p - learning_rate * dcost/dp``.
+
+    Parameters
+    ----------
+    cost : scalar TensorVariable
+    params : list of shared variables
+    learning_rate : float or scalar TensorVariable
+        A Python number is cast to floatX so that float32 graphs stay float32.
+
+    Returns
+    -------
+    list of (shared variable, new value) pairs, in the order of ``params``,
+    ready for ``pytensor.function(..., updates=...)``.
+    """
+    if not hasattr(learning_rate, "type"):
+        learning_rate = floatX(learning_rate)
+    grads = pytensor.grad(cost, params)
+    return [(p, p - learning_rate * g) for p, g in zip(params, grads)]

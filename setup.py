@@ -1,0 +1,40 @@
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+here = Path(__file__).resolve().parent
+version = {}
+for line in (here / "sda" / "__init__.py").read_text().splitlines():
+    if line.startswith("__version__"):
+        exec(line, version)
+
+setup(
+    name="sda",
+    version=version["__version__"],
+    description=("Denoising autoencoders and stacked denoising autoencoders "
+                 "(the Theano tutorial's dA and SdA) on PyTensor"),
+    long_description=(here / "README.md").read_text(),
+    long_description_content_type="text/markdown",
+    license="BSD-3-Clause",
+    packages=find_packages(include=["sda", "sda.*"]),
+    python_requires=">=3.11",
+    install_requires=[
+        # the range the test suite runs against; 3.x changed the RNG API and
+        # the default backend, so newer majors need checking first
+        "pytensor>=3.0.7,<3.1",
+        "numpy>=2.0",
+        # PyTensor's log(sigmoid) -> softplus rewrites silently switch off
+        # without it (etuples imports it lazily)
+        "packaging",
+        # a BLAS that PyTensor's C backend can link without root (see
+        # sda/backend.py); without it the C backend is 10x slower than Numba
+        "scipy-openblas32",
+        # pictures of filters and learning curves
+        "pillow",
+    ],
+    extras_require={"test": ["pytest>=8"]},
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+    ],
+)
