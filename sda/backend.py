@@ -17,12 +17,13 @@ C VM linked to OpenBLAS                2544
 
 So this module links PyTensor's C backend to the OpenBLAS that PyPI ships as
 ``scipy-openblas32`` (a dependency of ``sda``) and makes ``CVM`` the default
-mode.  Its symbols carry a ``scipy_`` prefix, so each BLAS name that PyTensor's
+mode, for the library's builders and for the user's own
+``pytensor.function`` calls alike.  Its symbols carry a ``scipy_`` prefix, so each BLAS name that PyTensor's
 C code declares is renamed with a ``-D`` compiler flag.
 
 Nothing is changed when the user chose for themselves: a ``blas__ldflags``
-given in ``PYTENSOR_FLAGS`` or ``.pytensorrc`` is kept, and ``SDA_MODE`` (or
-:func:`set_mode`) selects another mode.  When the C backend has to run
+or a ``mode`` given in ``PYTENSOR_FLAGS`` or ``.pytensorrc`` is kept, and
+``SDA_MODE`` (or :func:`set_mode`) selects another mode.  When the C backend has to run
 without BLAS, a :class:`SlowBackendWarning` says so.
 """
 
@@ -41,9 +42,6 @@ MODES = ("CVM", "NUMBA", "JAX")
 # The BLAS entry points PyTensor's C ops and headers declare (blas_headers.py).
 _BLAS_NAMES = ("gemm gemv ger dot axpy scal copy swap nrm2 asum symm syrk "
                "syr2k trmm trsm symv syr syr2 trmv trsv").split()
-
-_mode = None
-
 
 class SlowBackendWarning(UserWarning):
     """The selected PyTensor configuration is known to be much slower."""
@@ -67,13 +65,8 @@ def _scipy_openblas_ldflags():
 def _user_set_blas():
     """True if the user gave ``blas__ldflags`` (flags, .pytensorrc or code)."""
     param = pytensor.config._config_var_dict["blas__ldflags"]
-    if hasattr(param, "val"):  # already resolved: someone read or set it
-        return True
-    try:
-        pytensor.config.fetch_val_for_key("blas__ldflags")
-    except KeyError:
-        return False
-    return True
+    # already resolved: someone read or set it before sda was imported
+    return hasattr(param, "val") or _user_set("blas__ldflags")
 
 
 def _configure_blas():
@@ -90,50 +83,64 @@ def blas_ldflags():
     return pytensor.config.blas__ldflags
 
 
-def get_mode():
-    """The compilation mode used when a builder is given ``mode=None``.
+def _user_set(name):
+    """True if PYTENSOR_FLAGS or .pytensorrc gives a value for ``name``."""
+    try:
+        pytensor.config.fetch_val_for_key(name)
+    except KeyError:
+        return False
+    return True
 
-    ``SDA_MODE`` in the environment wins; otherwise ``CVM`` when a BLAS is
-    linked and ``NUMBA`` when not (the C backend without BLAS is ten times
-    slower than Numba, the C backend with BLAS three times faster).
+
+def get_mode():
+    """The compilation mode: ``pytensor.config.mode``, which sda sets at import.
+
+    Builders given ``mode=None`` and the user's own ``pytensor.function``
+    calls both use it.  At import sda makes it ``CVM`` when a BLAS is linked
+    and ``NUMBA`` when not (the C backend without BLAS is ten times slower
+    than Numba, with BLAS three times faster), unless the user chose:
+    ``SDA_MODE`` in the environment, or ``mode`` in ``PYTENSOR_FLAGS`` or
+    ``.pytensorrc``.
     """
-    global _mode
-    if _mode is None:
-        env = os.environ.get("SDA_MODE")
-        if env:
-            set_mode(env)
-        else:
-            _mode = "CVM" if blas_ldflags() else "NUMBA"
-    return _mode
+    return str(pytensor.config.mode)
 
 
 def set_mode(mode):
-    """Choose the default compilation mode: one of :data:`MODES`.
+    """Set the compilation mode for everything compiled from now on.
 
-    Any other PyTensor mode name or ``Mode`` object is accepted too, for
-    experiments; ``FAST_COMPILE`` is refused because it skips the rewrites
-    that keep the costs finite when units saturate.
+    One of :data:`MODES` (case-insensitive); any other PyTensor mode name is
+    accepted too, for experiments, except ``FAST_COMPILE``, which skips the
+    rewrites that make training graphs fast and keep them stable.
     """
-    global _mode
-    if isinstance(mode, str):
-        mode = mode.upper()
-        if mode == "FAST_COMPILE":
-            raise ValueError("mode must not be 'FAST_COMPILE': it skips the "
-                             "stability rewrites (choose one of "
-                             f"{', '.join(MODES)}), got {mode!r}")
-        if mode == "CVM" and not blas_ldflags():
-            warnings.warn(
-                "sda: PyTensor's C backend runs without a BLAS library here, "
-                "about 10x slower than Numba; install scipy-openblas32 or set "
-                "PYTENSOR_FLAGS=blas__ldflags=... (see README, 'Speed')",
-                SlowBackendWarning, stacklevel=2)
-    _mode = mode
-    return _mode
+    if not isinstance(mode, str):
+        raise ValueError(f"mode must be a mode name such as "
+                         f"{', '.join(MODES)}, got {mode!r}")
+    mode = mode.upper()
+    if mode == "FAST_COMPILE":
+        raise ValueError("mode must not be 'FAST_COMPILE': it skips the "
+                         "stability rewrites (choose one of "
+                         f"{', '.join(MODES)}), got {mode!r}")
+    if mode == "CVM" and not blas_ldflags():
+        warnings.warn(
+            "sda: PyTensor's C backend runs without a BLAS library here, "
+            "about 10x slower than Numba; install scipy-openblas32 or set "
+            "PYTENSOR_FLAGS=blas__ldflags=... (see README, 'Speed')",
+            SlowBackendWarning, stacklevel=2)
+    pytensor.config.mode = mode
+    return mode
 
 
 def resolve_mode(mode):
-    """``mode`` itself, or the library default when it is None."""
+    """``mode`` itself, or the current default when it is None."""
     return get_mode() if mode is None else mode
 
 
+def _configure_mode():
+    if os.environ.get("SDA_MODE"):
+        set_mode(os.environ["SDA_MODE"])
+    elif not _user_set("mode"):
+        set_mode("CVM" if blas_ldflags() else "NUMBA")
+
+
 _configure_blas()
+_configure_mode()

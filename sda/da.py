@@ -117,8 +117,11 @@ class dA:
         .. math:: \tilde{x} = x \odot m, \quad m_{ij} \sim \mathrm{Bernoulli}(1 - \nu)
 
         A new mask is drawn on every call of a compiled function that uses
-        the result (the random state advances by itself).  The mask is cast
-        to floatX, so float32 graphs stay float32.
+        the result: the random state's default update advances it, so the
+        caller lists no update.  That update refers to ``input``'s shape;
+        substitute another input with ``givens`` (as the SdA's builders do),
+        which reaches updates too, rather than by cloning the graph.  The mask
+        is cast to floatX, so float32 graphs stay float32.
 
         Parameters
         ----------

@@ -18,7 +18,6 @@ source gives the same numbers.  Nothing is downloaded and nothing is written.
 import gzip
 import hashlib
 import io
-import os
 import pickle
 import zlib
 from pathlib import Path
@@ -294,15 +293,15 @@ def load_data(dataset=None, verify=True):
         Naming the file that is missing, truncated, corrupt or mismatched.
     """
     path = Path(DEFAULT_DATASET if dataset is None else dataset)
+    if not path.exists():
+        raise DataFileError(path, "no such file or folder (nothing is "
+                            "downloaded: give a folder of MNIST IDX files or "
+                            "mnist.pkl.gz)")
     if path.is_dir():
         sets = split_mnist(load_mnist(path, verify=verify))
     elif path.name.endswith((".pkl", ".pkl.gz", ".pickle")):
         sets = load_pickle(path)
-    elif os.path.exists(path):
+    else:
         raise DataFileError(path, "is neither a folder of IDX files nor a "
                             ".pkl.gz pickle")
-    else:
-        raise DataFileError(path, "no such file or folder (nothing is "
-                            "downloaded: give a folder of MNIST IDX files or "
-                            "mnist.pkl.gz)")
     return [shared_dataset(s) for s in sets]

@@ -1,0 +1,43 @@
+"""Shared fixtures: floatX switching and slices of the embedded MNIST."""
+
+import numpy as np
+import pytensor
+import pytest
+
+import sda
+
+
+@pytest.fixture(params=["float32", "float64"])
+def floatX(request):
+    """Run the test under each floatX, restoring the previous value after."""
+    with pytensor.config.change_flags(floatX=request.param):
+        yield request.param
+
+
+@pytest.fixture
+def float64():
+    with pytensor.config.change_flags(floatX="float64"):
+        yield "float64"
+
+
+@pytest.fixture(scope="session")
+def mnist_arrays():
+    """The embedded MNIST as uint8/int32 arrays (loaded and verified once)."""
+    return sda.load_mnist()
+
+
+@pytest.fixture(scope="session")
+def mnist_split(mnist_arrays):
+    """The tutorial's split in float64, [(train), (valid), (test)]."""
+    with pytensor.config.change_flags(floatX="float64"):
+        return sda.data.split_mnist(mnist_arrays)
+
+
+def shared_slice(split, part, n, start=0):
+    """Shared variables holding ``n`` examples of one part, in floatX."""
+    x, y = split[part]
+    return sda.shared_dataset((x[start:start + n], y[start:start + n]))
+
+
+def sigmoid(a):
+    return 1.0 / (1.0 + np.exp(-a))
