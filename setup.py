@@ -29,8 +29,9 @@ setup(
         # a BLAS that PyTensor's C backend can link without root (see
         # sda/backend.py); without it the C backend is 10x slower than Numba
         "scipy-openblas32",
-        # pictures of filters and learning curves
+        # pictures: filter mosaics (Pillow) and learning curves (Matplotlib)
         "pillow",
+        "matplotlib",
     ],
     extras_require={"test": ["pytest>=8"]},
     classifiers=[

@@ -21,11 +21,12 @@ from .data import load_data, load_mnist, shared_dataset
 from .errors import DataFileError, SdAError
 from .layers import HiddenLayer, LogisticRegression
 from .random import RandomStreams
+from .serialization import load_model, save_model
 from .stacked import SdA
 
 __version__ = "0.1.0"
 
 __all__ = ["dA", "HiddenLayer", "LogisticRegression", "SdA", "RandomStreams",
-           "load_data", "load_mnist", "shared_dataset", "DataFileError",
+           "load_data", "load_mnist", "shared_dataset", "save_model", "load_model", "DataFileError",
            "SdAError", "get_mode", "set_mode", "blas_ldflags", "MODES",
            "SlowBackendWarning", "__version__"]

@@ -9,6 +9,7 @@ import pytensor
 import pytest
 
 import sda
+from conftest import tutorial_pickle
 from sda.data import MNIST_SHA256, load_pickle, read_idx
 
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
@@ -81,42 +82,6 @@ def test_raw_and_gzipped_idx_folders_read_the_same(tmp_path):
 
 
 # -- the tutorial's mnist.pkl.gz ----------------------------------------------
-
-def _py2_string(b):
-    """Python 2's SHORT_BINSTRING/BINSTRING opcodes (a str, in Python 2)."""
-    if len(b) < 256:
-        return b"U" + bytes([len(b)]) + b
-    return b"T" + struct.pack("<i", len(b)) + b
-
-
-def _py2_array(a):
-    """A NumPy array as Python 2's cPickle protocol 2 wrote it."""
-    a = np.ascontiguousarray(a)
-    shape = b"".join(b"J" + struct.pack("<i", d) for d in a.shape)
-    shape += {1: b"\x85", 2: b"\x86"}[a.ndim]
-    return (b"cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\n"
-            b"K\x00\x85" + _py2_string(b"b") + b"\x87R"
-            b"(K\x01" + shape + b"cnumpy\ndtype\n"
-            + _py2_string(a.dtype.str[1:].encode()) + b"K\x00K\x01\x87R"
-            b"(K\x03" + _py2_string(b"<")
-            + b"NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb"
-            b"\x89" + _py2_string(a.tobytes()) + b"tb")
-
-
-def tutorial_pickle(path, mnist_arrays, n=(300, 200, 100)):
-    """A slice of mnist.pkl.gz as the tutorial built it: x/256 float32, int64 y."""
-    raw = mnist_arrays
-    parts = [(raw["train_x"][:n[0]], raw["train_y"][:n[0]]),
-             (raw["train_x"][50000:50000 + n[1]],
-              raw["train_y"][50000:50000 + n[1]]),
-             (raw["test_x"][:n[2]], raw["test_y"][:n[2]])]
-    body = b"".join(_py2_array((x / 256.0).astype("<f4"))
-                    + _py2_array(y.astype("<i8")) + b"\x86"
-                    for x, y in parts)
-    with gzip.open(path, "wb") as f:
-        f.write(b"\x80\x02" + body + b"\x87.")
-    return parts
-
 
 def test_tutorial_pickle_matches_the_idx_files(tmp_path, floatX, mnist_arrays):
     path = tmp_path / "mnist.pkl.gz"

@@ -1,0 +1,359 @@
+"""Throughput of sda's training steps, side by side with reference implementations.
+
+Times one SGD step of each dA layer (``pretrain0/1/2``), one fine-tuning step
+and one validation minibatch of the tutorial's SdA (784-1000-1000-1000-10,
+sigmoid, tied weights, masking noise, cross-entropy, plain SGD) at several
+minibatch sizes, in float32 and float64, and prints samples/s as the median
+of interleaved rounds, each as a fraction of this machine's limit (measured
+GEMM GFLOP/s for the work of a step, or memory bandwidth for its weight
+traffic, whichever binds) and as a ratio to every reference configuration.
+
+Every configuration runs in its own worker process (floatX and the backend
+are process-wide settings), and within a round every worker times the same
+cell back to back in a shuffled order, so that all see the same machine.
+Samples during which other processes used more than ``--max-other`` cores
+are retried and, when quiet ones exist, left out.
+
+Configurations:
+
+* ``sda``             the library as installed: its default mode and BLAS
+* ``sda-numba``       ``SDA_MODE=NUMBA`` (PyTensor 3's own default backend)
+* ``sda-cvm-noblas``  the C backend with ``blas__ldflags=`` (a plain PyTensor
+                      install: its BLAS detection fails)
+* references from ``--refs`` (default ``../shared/bench`` beside the
+  checkout), run with ``--ref-python`` (an interpreter with torch):
+  ``torch``, ``pt-ref-openblas`` (the tutorial written plainly in PyTensor,
+  C backend linked to OpenBLAS), ``pt-ref-numba``, ``pt-ref-noblas``.
+
+Examples::
+
+    python benchmarks/bench_sda.py --quick                # ~3 min
+    python benchmarks/bench_sda.py --steps pretrain0 --batches 1 \\
+        --dtypes float32 --configs sda,sda-numba,sda-cvm-noblas
+    python benchmarks/bench_sda.py --ref-python .bench-venv/bin/python
+"""
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+STEPS = ("pretrain0", "pretrain1", "pretrain2", "finetune", "validate")
+SIZES = (784, 1000, 1000, 1000)
+N_OUT = 10
+
+
+# -- what the machine can do ---------------------------------------------------
+
+def flops_per_sample(step, cached_inputs=False):
+    """Multiply-adds x 2 of one training sample (element-wise work ignored).
+
+    A dA step costs 5 products of its weight matrix (encode, decode, the
+    decoder's weight gradient, the back-propagated error, the encoder's
+    weight gradient), plus the forward pass through the layers below unless
+    their outputs are cached.  Fine-tuning: forward, weight gradients and
+    input gradients for all but the first layer.
+    """
+    mats = [SIZES[i] * SIZES[i + 1] for i in range(len(SIZES) - 1)]
+    if step.startswith("pretrain"):
+        k = int(step[-1])
+        return 2 * (0 if cached_inputs else sum(mats[:k])) + 10 * mats[k]
+    mats.append(SIZES[-1] * N_OUT)
+    if step == "finetune":
+        return 4 * sum(mats) + 2 * sum(mats[1:])
+    return 2 * sum(mats)  # validate
+
+
+def weight_bytes_per_step(step, itemsize):
+    """Weight traffic of one step, whatever its minibatch: each matrix read
+    once per product pass, and read and written once by its update."""
+    mats = [SIZES[i] * SIZES[i + 1] for i in range(len(SIZES) - 1)]
+    if step.startswith("pretrain"):
+        k = int(step[-1])
+        return itemsize * (sum(mats[:k]) + 5 * mats[k])
+    mats.append(SIZES[-1] * N_OUT)
+    if step == "finetune":
+        return itemsize * (3 * mats[0] + 4 * sum(mats[1:]))
+    return itemsize * sum(mats)
+
+
+def _best_rate(fn, work, seconds=0.3, repeats=5):
+    fn()
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < 0.05:
+        fn()
+        n += 1
+    inner = max(1, int(seconds / repeats / ((time.perf_counter() - t0) / n)))
+    rates = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(inner):
+            fn()
+        rates.append(work * inner / (time.perf_counter() - t0))
+    return statistics.median(rates)
+
+
+def machine_limits(dtype):
+    """GEMM GFLOP/s (1000^3 and 128x1000x1000, the better) and GEMV GB/s."""
+    rng = np.random.default_rng(0)
+    a = rng.random((1000, 1000)).astype(dtype)
+    b = rng.random((1000, 1000)).astype(dtype)
+    c = np.empty_like(a)
+    gemm = max(_best_rate(lambda: np.matmul(a, b, out=c), 2e-9 * 1000 ** 3),
+               _best_rate(lambda: np.matmul(a[:128], b, out=c[:128]),
+                          2e-9 * 128 * 1000 ** 2))
+    v, y = rng.random(1000).astype(dtype), np.empty(1000, dtype)
+    gemv = _best_rate(lambda: np.matmul(a, v, out=y), a.nbytes / 1e9)
+    return {"gflops": gemm, "gbytes": gemv}
+
+
+def limit(step, batch, dtype, limits):
+    """Upper bound on samples/s: compute time or weight traffic, whichever
+    is longer (the references recompute the lower layers, so the bound
+    counts that work too)."""
+    itemsize = np.dtype(dtype).itemsize
+    t_compute = flops_per_sample(step) / (limits["gflops"] * 1e9)
+    t_memory = weight_bytes_per_step(step, itemsize) / (
+        limits["gbytes"] * 1e9) / batch
+    return 1.0 / max(t_compute, t_memory)
+
+
+# -- workers -----------------------------------------------------------------
+
+def configurations(refs, ref_python):
+    """label -> (argv, extra environment, PYTENSOR_FLAGS beyond floatX)."""
+    worker = [sys.executable, str(HERE / "sda_worker.py")]
+    plan = {
+        "sda": (worker, {}, ""),
+        "sda-numba": (worker, {"SDA_MODE": "NUMBA"}, ""),
+        "sda-cvm-noblas": (worker, {"SDA_MODE": "CVM"}, "blas__ldflags="),
+    }
+    if refs and (refs / "pytensor_ref.py").exists():
+        py = ref_python or sys.executable
+        openblas = subprocess.run(
+            [py, str(refs / "common.py"), "scipy-openblas-ldflags"],
+            capture_output=True, text=True).stdout.strip()
+        ref = [py, str(refs / "pytensor_ref.py"), "--serve"]
+        plan["torch"] = ([py, str(refs / "torch_ref.py"), "--serve"], {}, None)
+        if openblas:
+            plan["pt-ref-openblas"] = (ref, {}, "mode=CVM,blas__ldflags="
+                                       + openblas)
+        plan["pt-ref-numba"] = (ref, {}, "")
+        plan["pt-ref-noblas"] = (ref, {}, "mode=CVM,blas__ldflags=")
+    return plan
+
+
+class Worker:
+    def __init__(self, label, argv, env_extra, flags, dtype, n_train, log):
+        env = dict(os.environ)
+        env.pop("PYTENSOR_FLAGS", None)
+        env.pop("SDA_MODE", None)
+        env.update(env_extra)
+        if flags is not None:
+            env["PYTENSOR_FLAGS"] = ",".join(
+                f for f in (f"floatX={dtype}", flags) if f)
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+        self.label, self.error = label, None
+        self.proc = subprocess.Popen(argv, env=env, text=True, stderr=log,
+                                     stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE)
+        self.alive = True
+        rep = self.request({"op": "init", "dtype": dtype, "n_train": n_train})
+        if not rep.get("ok"):
+            self.alive, self.error = False, rep.get("error")
+
+    def request(self, req):
+        if not self.alive:
+            return {"ok": False, "error": self.error}
+        try:
+            self.proc.stdin.write(json.dumps(req) + "\n")
+            self.proc.stdin.flush()
+            line = self.proc.stdout.readline()
+        except OSError as e:
+            line, self.error = "", str(e)
+        if not line:
+            self.alive = False
+            self.error = self.error or "worker exited (see the log)"
+            return {"ok": False, "error": self.error}
+        return json.loads(line)
+
+    def close(self):
+        if self.alive:
+            self.request({"op": "quit"})
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def progress(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def run(args, plan, dtype, log):
+    """Samples of every (label, step, batch) cell for one dtype."""
+    batches = [int(b) for b in args.batches.split(",")]
+    steps = args.steps.split(",")
+    workers = {}
+    for label, (argv, env, flags) in plan.items():
+        w = Worker(label, argv, env, flags, dtype, args.n_train, log)
+        if not w.alive:
+            progress(f"  {label} {dtype}: not started: {w.error}")
+            continue
+        workers[label] = w
+    cells = [(s, b) for s in steps for b in batches]
+    info, compile_s = {}, {}
+    for label, w in workers.items():
+        for step, b in cells:
+            rep = w.request({"op": "build", "step": step, "batch": b})
+            if rep.get("ok"):
+                compile_s[(label, step, b)] = rep["compile_s"]
+            else:
+                progress(f"  {label} {step} b={b}: {rep.get('error')}")
+        rep = w.request({"op": "info"})
+        info[label] = rep.get("config", rep.get("error"))
+        progress(f"  built {label} {dtype}")
+    samples = {}
+    rng = random.Random(12345)
+
+    def sample(label, step, b):
+        rep = workers[label].request({
+            "op": "time", "step": step, "batch": b, "repeats": 1,
+            "chunk_s": args.chunk_s, "warmup_s": args.warmup_s})
+        if rep.get("ok"):
+            samples.setdefault((label, step, b), []).append(
+                (rep["samples_per_s"], rep["other_cpu_cores"]))
+
+    for r in range(args.rounds):
+        for step, b in cells:
+            labels = [l for l in workers if (l, step, b) in compile_s]
+            rng.shuffle(labels)
+            for label in labels:
+                sample(label, step, b)
+        progress(f"  {dtype} round {r + 1}/{args.rounds}")
+    for _ in range(3):  # retry noisy cells
+        todo = [key for key, ss in samples.items()
+                if sum(o <= args.max_other for _, o in ss) < args.rounds]
+        for key in todo:
+            sample(*key)
+    for w in workers.values():
+        w.close()
+    return samples, info, compile_s
+
+
+def summarise(samples, max_other):
+    out = {}
+    for key, ss in samples.items():
+        quiet = [r for r, o in ss if o <= max_other]
+        out[key] = (statistics.median(quiet or [r for r, _ in ss]),
+                    bool(quiet))
+    return out
+
+
+def table(summary, labels, dtype, limits, baselines):
+    keys = sorted({(s, b) for (_, s, b) in summary},
+                  key=lambda k: (STEPS.index(k[0]), k[1]))
+    head = ["step", "batch", *labels, "limit"]
+    head += [f"sda / {b}" for b in baselines]
+    lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
+    for step, b in keys:
+        lim = limit(step, b, dtype, limits)
+        row = [step, str(b)]
+        for label in labels:
+            v = summary.get((label, step, b))
+            row.append("–" if v is None else
+                       f"{v[0]:.0f}{'' if v[1] else '*'} "
+                       f"({100 * v[0] / lim:.0f}%)")
+        row.append(f"{lim:.0f}")
+        mine = summary.get(("sda", step, b))
+        for base in baselines:
+            ref = summary.get((base, step, b))
+            row.append("–" if not (mine and ref) else
+                       f"{mine[0] / ref[0]:.2f}×")
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def describe(info):
+    """The few settings that tell configurations apart, on one line."""
+    if not isinstance(info, dict):
+        return str(info)
+    keys = ("sda", "torch", "pytensor", "floatX", "mode", "config_mode",
+            "resolved_linker", "blas", "threads", "blas__ldflags")
+    short = {k: info[k] for k in keys if info.get(k) not in (None, "")}
+    if "blas__ldflags" in short:
+        short["blas__ldflags"] = short["blas__ldflags"][:50] + "…"
+    return json.dumps(short)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--steps", default=",".join(STEPS))
+    ap.add_argument("--batches", default="1,20,128")
+    ap.add_argument("--dtypes", default="float32,float64")
+    ap.add_argument("--configs", default="",
+                    help="comma list of configuration labels (default all)")
+    ap.add_argument("--refs", default=str(ROOT.parent / "shared" / "bench"),
+                    help="folder of the reference implementations")
+    ap.add_argument("--ref-python", default=None,
+                    help="interpreter for the references (one with torch)")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--chunk-s", type=float, default=0.1)
+    ap.add_argument("--warmup-s", type=float, default=0.06)
+    ap.add_argument("--n-train", type=int, default=2560)
+    ap.add_argument("--max-other", type=float, default=0.4)
+    ap.add_argument("--quick", action="store_true",
+                    help="3 rounds, float32, minibatches 1 and 20")
+    ap.add_argument("--json", help="also write every sample here")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.rounds, args.dtypes, args.batches = 3, "float32", "1,20"
+    plan = configurations(Path(args.refs), args.ref_python)
+    if args.configs:
+        plan = {k: plan[k] for k in args.configs.split(",") if k in plan}
+    baselines = [b for b in ("torch", "pt-ref-openblas", "sda-numba",
+                             "sda-cvm-noblas") if b in plan]
+    t0 = time.perf_counter()
+    report, dump = [], {}
+    log = open(os.devnull, "w") if not os.environ.get("BENCH_LOG") else \
+        open(os.environ["BENCH_LOG"], "a")
+    for dtype in args.dtypes.split(","):
+        limits = machine_limits(dtype)
+        progress(f"{dtype}: GEMM {limits['gflops']:.1f} GFLOP/s, GEMV "
+                 f"{limits['gbytes']:.1f} GB/s")
+        samples, info, compile_s = run(args, plan, dtype, log)
+        summary = summarise(samples, args.max_other)
+        labels = [l for l in plan if any(k[0] == l for k in summary)]
+        report += [f"### {dtype}: samples/s, median of {args.rounds} "
+                   f"interleaved rounds (% of the machine's limit)", "",
+                   f"Limits measured now: GEMM {limits['gflops']:.1f} "
+                   f"GFLOP/s, GEMV {limits['gbytes']:.1f} GB/s; * = no quiet "
+                   f"sample.", "",
+                   table(summary, labels, dtype, limits, baselines), ""]
+        report += [f"- {label}: {describe(info.get(label))}"
+                   for label in labels] + [""]
+        dump[dtype] = {"limits": limits, "info": info,
+                       "samples": {"|".join(map(str, k)): v
+                                   for k, v in samples.items()},
+                       "compile_s": {"|".join(map(str, k)): v
+                                     for k, v in compile_s.items()}}
+    report.append(f"Wall time {time.perf_counter() - t0:.0f} s, "
+                  f"{os.cpu_count()} CPUs.")
+    print("\n".join(report))
+    if args.json:
+        Path(args.json).write_text(json.dumps(dump, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

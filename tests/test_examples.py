@@ -1,0 +1,142 @@
+"""The example scripts: tiny runs through their command lines, and the tutorial's own calls."""
+
+import importlib.util
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytensor
+import pytest
+from PIL import Image
+
+import sda
+from conftest import tutorial_pickle
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def example(name):
+    spec = importlib.util.spec_from_file_location(f"example_{name}",
+                                                  EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def tiny_mnist(tmp_path, mnist_arrays):
+    """A 600/200/200-image mnist.pkl.gz made from the embedded MNIST."""
+    path = tmp_path / "mnist.pkl.gz"
+    tutorial_pickle(path, mnist_arrays, n=(600, 200, 200))
+    return path
+
+
+@pytest.fixture(autouse=True)
+def restore_floatX():
+    with pytensor.config.change_flags(floatX=pytensor.config.floatX,
+                                      mode=pytensor.config.mode):
+        yield
+
+
+def test_dA_script_prints_costs_and_writes_filters(tiny_mnist, tmp_path,
+                                                   capsys):
+    out = tmp_path / "plots"
+    assert example("dA").main([
+        "--dataset", str(tiny_mnist), "--training-epochs", "2",
+        "--n-hidden", "100", "--output-folder", str(out),
+        "--floatX", "float32"]) == 0
+    printed = capsys.readouterr()
+    costs = [float(c) for c in re.findall(r"Training epoch \d+, cost "
+                                          r"([\d.]+)", printed.out)]
+    assert len(costs) == 4 and costs[1] < costs[0] and costs[3] < costs[2]
+    assert "The 0% corruption code ran for" in printed.err
+    assert "The 30% corruption code ran for" in printed.err
+    for name in ("filters_corruption_0.png", "filters_corruption_30.png"):
+        with Image.open(out / name) as im:
+            assert im.size == (289, 289)  # 10 x 10 tiles of 28 + 1 spacing
+
+
+def test_SdA_script_reports_saves_and_reloads(tiny_mnist, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert example("SdA").main([
+        "--dataset", str(tiny_mnist), "--pretraining-epochs", "2",
+        "--training-epochs", "3", "--batch-size", "10",
+        "--hidden-layers-sizes", "50,30", "--corruption-levels", "0.1,0.2",
+        "--finetune-lr", "0.2", "--pretrain-lr", "0.01",
+        "--output-folder", str(out), "--floatX", "float32", "--seed", "7"]) \
+        == 0
+    printed = capsys.readouterr().out
+    assert re.search(r"Pre-training layer 1, epoch 2/2, cost [\d.]+ \["
+                     r"[\d.ms]+ elapsed, ~[\d.ms]+ left\]", printed)
+    done = re.search(r"Optimization complete with best validation score of "
+                     r"([\d.]+) %, on iteration (\d+), with test performance "
+                     r"([\d.]+) %", printed)
+    assert done, printed
+    record = json.loads((out / "history.json").read_text())
+    h = record["history"]
+    assert float(done.group(1)) == pytest.approx(
+        100 * h["best_validation_error"], abs=1e-6)
+    assert int(done.group(2)) == h["best_iteration"] + 1
+    assert float(done.group(3)) == pytest.approx(100 * h["test_error"],
+                                                 abs=1e-6)
+    assert record["recipe"]["hidden_layers_sizes"] == [50, 30]
+    assert len(h["pretraining_costs"]) == 2 and h["epochs"] == 3
+    for name in ("learning_curves.png", "filters_layer0.png"):
+        with Image.open(out / name) as im:
+            assert im.size[0] > 200
+    # the saved model scores exactly what the run reported
+    model = sda.serialization.load_model(out / "model.npz")
+    assert model.x.dtype == "float32"
+    with pytensor.config.change_flags(floatX="float32"):
+        sets = sda.load_data(tiny_mnist)
+    _, valid_score, test_score = model.build_finetune_functions(sets, 10, 0.1)
+    assert np.mean(valid_score()) == pytest.approx(h["best_validation_error"])
+    assert np.mean(test_score()) == pytest.approx(h["test_error"])
+
+
+def test_quick_preset_is_a_default_that_flags_override(monkeypatch):
+    module = example("SdA")
+    seen = {}
+    monkeypatch.setattr(module, "test_SdA", lambda **kw: seen.update(kw))
+    module.main(["--quick", "--batch-size", "50"])
+    assert seen["pretraining_epochs"] == module.QUICK["pretraining_epochs"]
+    assert seen["training_epochs"] == module.QUICK["training_epochs"]
+    assert seen["batch_size"] == 50
+
+
+def test_help_lists_every_argument(capsys):
+    with pytest.raises(SystemExit):
+        example("SdA").main(["--help"])
+    text = capsys.readouterr().out
+    for flag in ("--finetune-lr", "--pretraining-epochs", "--pretrain-lr",
+                 "--training-epochs", "--dataset", "--batch-size",
+                 "--floatX", "--mode", "--seed", "--output-folder", "--quick",
+                 "--quiet"):
+        assert flag in text
+    with pytest.raises(SystemExit):
+        example("dA").main(["--help"])
+    text = capsys.readouterr().out
+    for flag in ("--learning-rate", "--training-epochs", "--dataset",
+                 "--batch-size", "--output-folder"):
+        assert flag in text
+
+
+# -- the calls of the original tutorial's test suite (code/test.py) -----------
+
+def test_tutorial_call_test_dA(tmp_path):
+    results = example("dA").test_dA(training_epochs=1,
+                                    output_folder=tmp_path, quiet=True)
+    assert set(results) == {0.0, 0.3}
+    # no corruption, the tutorial's seed and data: its first-epoch cost
+    assert results[0.0]["costs"][0] == pytest.approx(63.2891694, abs=1e-4)
+    assert (tmp_path / "filters_corruption_30.png").exists()
+
+
+def test_tutorial_call_test_SdA(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    model, history = example("SdA").test_SdA(
+        pretraining_epochs=1, training_epochs=1, batch_size=300, quiet=True)
+    assert history.epochs == 1 and len(history.pretraining_costs) == 3
+    assert history.best_validation_error < 0.3
+    assert (tmp_path / "SdA_output" / "model.npz").exists()
