@@ -131,7 +131,12 @@ class dA:
         if not hasattr(corruption_level, "type"):
             corruption_level = floatX(
                 _checks.probability("corruption_level", corruption_level))
-        keep = self.theano_rng.binomial(size=input.shape, n=1,
+        # Static dimensions stay static, so that a minibatch known to be a
+        # single row keeps that shape and PyTensor can use GEMV and GER,
+        # several times faster than GEMM with one row.
+        size = tuple(input.shape[i] if d is None else d
+                     for i, d in enumerate(input.type.shape))
+        keep = self.theano_rng.binomial(size=size, n=1,
                                         p=1 - corruption_level)
         return pt.cast(keep, pytensor.config.floatX) * input
 
@@ -168,13 +173,17 @@ class dA:
             L = pt.sum(pt.softplus(a) - x * a, axis=1)
         return pt.mean(L)
 
-    def get_cost_updates(self, corruption_level, learning_rate):
+    def get_cost_updates(self, corruption_level, learning_rate, input=None):
         """The training cost of one minibatch of ``self.x`` and its SGD updates.
 
         Parameters
         ----------
         corruption_level : float in [0, 1) or scalar TensorVariable
         learning_rate : float or scalar TensorVariable
+        input : TensorVariable, optional
+            Another symbolic input to train on instead of ``self.x`` (the
+            SdA passes cached layer inputs, or single rows with a static
+            shape, this way).
 
         Returns
         -------
@@ -183,7 +192,8 @@ class dA:
             the code of its corrupted version; ``updates`` is the list of
             ``(param, param - learning_rate * gradient)`` pairs for ``params``.
         """
-        tilde_x = self.get_corrupted_input(self.x, corruption_level)
+        x = self.x if input is None else input
+        tilde_x = self.get_corrupted_input(x, corruption_level)
         y = self.get_hidden_values(tilde_x)
-        cost = self.reconstruction_cost(self.x, y)
+        cost = self.reconstruction_cost(x, y)
         return cost, sgd(cost, self.params, learning_rate)

@@ -61,10 +61,15 @@ class HiddenLayer:
         if b is None:
             b = pytensor.shared(zeros(n_out), name="b", borrow=True)
         self.W, self.b = W, b
-        lin_output = pt.dot(input, self.W) + self.b
-        self.output = lin_output if activation is None else activation(
-            lin_output)
+        self.output = self.get_output(input)
         self.params = [self.W, self.b]
+
+    def get_output(self, input):
+        """:math:`s(x W + b)` for another symbolic input, with these parameters."""
+        lin_output = pt.dot(input, self.W) + self.b
+        if self.activation is None:
+            return lin_output
+        return self.activation(lin_output)
 
 
 class LogisticRegression:
@@ -99,7 +104,7 @@ class LogisticRegression:
         self.n_in, self.n_out = n_in, n_out
         self.W = pytensor.shared(zeros((n_in, n_out)), name="W", borrow=True)
         self.b = pytensor.shared(zeros(n_out), name="b", borrow=True)
-        self.logits = pt.dot(input, self.W) + self.b
+        self.logits = self.get_logits(input)
         # axis=-1: PyTensor's default (axis=None) would normalise over the
         # whole minibatch instead of each row.
         self.p_y_given_x = pt.special.softmax(self.logits, axis=-1)
@@ -115,16 +120,31 @@ class LogisticRegression:
         Computed from ``log_softmax`` of the pre-activation, so it stays finite
         when the softmax saturates.
         """
-        self._check_labels(y)
-        log_p = pt.special.log_softmax(self.logits, axis=-1)
-        return -pt.mean(log_p[pt.arange(y.shape[0]), y])
+        return self.nll_of_logits(self.logits, y)
 
     def errors(self, y):
         """Fraction of the minibatch whose predicted class is not ``y``."""
-        self._check_labels(y)
-        return pt.mean(pt.neq(self.y_pred, y))
+        return self.errors_of_logits(self.logits, y)
 
-    def _check_labels(self, y):
+    def get_logits(self, input):
+        """The pre-softmax activations :math:`x W + b` of another input."""
+        return pt.dot(input, self.W) + self.b
+
+    @classmethod
+    def nll_of_logits(cls, logits, y):
+        """:meth:`negative_log_likelihood` of given pre-softmax activations."""
+        cls._check_labels(y)
+        log_p = pt.special.log_softmax(logits, axis=-1)
+        return -pt.mean(log_p[pt.arange(y.shape[0]), y])
+
+    @classmethod
+    def errors_of_logits(cls, logits, y):
+        """:meth:`errors` of given pre-softmax activations."""
+        cls._check_labels(y)
+        return pt.mean(pt.neq(pt.argmax(logits, axis=1), y))
+
+    @staticmethod
+    def _check_labels(y):
         if getattr(y, "ndim", None) != 1:
             raise TypeError(
                 f"y must be a vector of integer labels (ndim 1, like "

@@ -56,22 +56,78 @@ def test_pretraining_writes_into_the_mlp_weights(floatX):
     assert W1.dtype == floatX
 
 
-def test_pretraining_step_matches_numpy_without_corruption(float64):
+@pytest.mark.parametrize("batch_size", [1, 8])
+def test_pretraining_step_matches_numpy_without_corruption(float64,
+                                                           batch_size):
     model = small_sda(sizes=(20,))
     (train_x, _), _, _ = random_sets()
-    fn = model.pretraining_functions(train_x, batch_size=8)[0]
+    fn = model.pretraining_functions(train_x, batch_size=batch_size)[0]
     W, b = (p.get_value().copy() for p in model.sigmoid_layers[0].params)
     bp = model.dA_layers[0].b_prime.get_value().copy()
-    x = train_x.get_value()[8:16]
+    x = train_x.get_value()[batch_size:2 * batch_size]
     h = sigmoid(x @ W + b)
     z = sigmoid(h @ W.T + bp)
     expected = -np.mean(np.sum(x * np.log(z) + (1 - x) * np.log(1 - z), 1))
-    dz = (z - x) / 8
+    dz = (z - x) / batch_size
     dh = dz @ W * h * (1 - h)
     got = fn(index=1, corruption=0.0, lr=0.5)
     np.testing.assert_allclose(got, expected, rtol=1e-10)
     np.testing.assert_allclose(model.sigmoid_layers[0].W.get_value(),
                                W - 0.5 * (x.T @ dh + dz.T @ h), rtol=1e-10)
+
+
+def blas_ops(fn):
+    return {type(n.op).__name__ for n in fn.maker.fgraph.toposort()} & {
+        "CGemv", "CGer", "Dot22", "Gemm", "Dot22Scalar", "Gemv", "Ger"}
+
+
+def test_single_example_steps_use_matrix_vector_kernels(floatX):
+    # one-row GEMM is several times slower than GEMV/GER in OpenBLAS
+    model = small_sda()
+    sets = random_sets()
+    for cache in (False, True):
+        fns = model.pretraining_functions(sets[0][0], 1, cache_inputs=cache)
+        for fn in fns:
+            assert blas_ops(fn.function) == {"CGemv", "CGer"}
+    train_fn, _, _ = model.build_finetune_functions(sets, 1, 0.1)
+    assert blas_ops(train_fn) == {"CGemv", "CGer"}
+    train_fn, _, _ = model.build_finetune_functions(sets, 4, 0.1)
+    assert "CGer" not in blas_ops(train_fn)
+
+
+@pytest.mark.parametrize("batch_size", [1, 5])
+def test_cached_and_uncached_inputs_train_alike(float64, batch_size):
+    def run(cache):
+        model = small_sda(seed=11, sizes=(20, 15, 10))
+        model.corruption_levels = (0.1, 0.2, 0.3)
+        fns = model.pretraining_functions(random_sets()[0][0], batch_size,
+                                          cache_inputs=cache)
+        costs = [float(fn(i, corruption=0.25, lr=0.2)) for fn in fns
+                 for epoch in range(2) for i in range(40 // batch_size)]
+        params = [p.get_value() for p in model.params] + [
+            d.b_prime.get_value() for d in model.dA_layers]
+        return costs, params
+
+    (cached, p_cached), (plain, p_plain) = run(True), run(False)
+    np.testing.assert_allclose(cached, plain, rtol=1e-12)
+    for a, b in zip(p_cached, p_plain):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+def test_cached_inputs_follow_the_lower_layers(float64):
+    model = small_sda(sizes=(20, 15))
+    sets = random_sets()
+    cached = model.pretraining_functions(sets[0][0], 5, cache_inputs=True)
+    plain = model.pretraining_functions(sets[0][0], 5, cache_inputs=False)
+    # a cost at corruption 0 and lr 0 is a pure function of the weights
+    assert cached[1](0, 0.0, 0.0) == pytest.approx(plain[1](0, 0.0, 0.0))
+    cached[0](3, 0.2, 0.5)  # layer 0 moves: layer 1's input must follow
+    assert cached[1](0, 0.0, 0.0) == pytest.approx(plain[1](0, 0.0, 0.0))
+    # changed by other means: stale until told
+    W = model.sigmoid_layers[0].W
+    W.set_value(W.get_value() * 1.5)
+    model.invalidate_input_cache()
+    assert cached[1](0, 0.0, 0.0) == pytest.approx(plain[1](0, 0.0, 0.0))
 
 
 def test_finetuning_functions_follow_the_tutorial(floatX):
