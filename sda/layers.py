@@ -6,12 +6,27 @@ symbolic expressions only; compiling them is the caller's step.
 
 import pytensor
 import pytensor.tensor as pt
+from pytensor.gradient import zero_grad
 
 from . import _checks
 from .init import glorot_uniform, zeros
 from .random import as_numpy_rng
 
-__all__ = ["HiddenLayer", "LogisticRegression"]
+__all__ = ["HiddenLayer", "LogisticRegression", "log_softmax"]
+
+
+def log_softmax(a):
+    r"""Row-wise :math:`\log \mathrm{softmax}(a) = a - m - \log \sum_j e^{a_j - m}`.
+
+    With :math:`m = \max_j a_j`, no exponential overflows and the result is
+    finite however far the units saturate.  Written with element-wise ops
+    and reductions, which PyTensor's C backend compiles, where its
+    ``LogSoftmax`` op runs in Python (150 µs a call for a 1 x 10 input).
+    The gradient does not flow through :math:`m`: the result does not
+    depend on it.
+    """
+    shifted = a - zero_grad(pt.max(a, axis=-1, keepdims=True))
+    return shifted - pt.log(pt.sum(pt.exp(shifted), axis=-1, keepdims=True))
 
 
 class HiddenLayer:
@@ -134,8 +149,11 @@ class LogisticRegression:
     def nll_of_logits(cls, logits, y):
         """:meth:`negative_log_likelihood` of given pre-softmax activations."""
         cls._check_labels(y)
-        log_p = pt.special.log_softmax(logits, axis=-1)
-        return -pt.mean(log_p[pt.arange(y.shape[0]), y])
+        # a one-hot selection instead of log_p[arange(n), y]: the gradient of
+        # advanced indexing runs in Python, element-wise ops in C
+        chosen = pt.eq(pt.arange(logits.shape[-1])[None, :], y[:, None])
+        log_p = pt.switch(chosen, log_softmax(logits), 0)
+        return -pt.sum(log_p) / pt.cast(y.shape[0], logits.dtype)
 
     @classmethod
     def errors_of_logits(cls, logits, y):
