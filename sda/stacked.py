@@ -11,6 +11,8 @@ dA is built on the very shared variables ``W`` and ``b`` of the hidden layer,
 so pretraining writes into the MLP.
 """
 
+import operator
+
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
@@ -52,6 +54,17 @@ def minibatch(data, index, size):
     if size == 1:
         return pt.expand_dims(data[index], 0)
     return data[index * size:(index + 1) * size]
+
+
+def _corruption(value):
+    return _checks.probability("corruption", value)
+
+
+def _learning_rate(value):
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"lr must be a number, got {value!r}") from None
 
 
 def _step_input(name, batch_size, width):
@@ -244,26 +257,38 @@ class SdA:
         return x
 
     def _pretraining_step(self, compiled, layer, cache):
-        """Wrap a compiled step: the tutorial's defaults, and cache upkeep.
+        """Wrap a compiled step: the tutorial's defaults, cache upkeep, speed.
 
         Theano's ``In(value=...)`` defaults are gone from PyTensor, so they
         live here.  Each step of layer ``k`` counts as a change of the input
-        of the layers above it.
+        of the layers above it.  The wrapper hands the compiled function
+        ready-made arrays (``trust_input``): a reused index buffer and one
+        floatX scalar per distinct corruption level and learning rate, so a
+        step converts and allocates nothing on the way in.
         """
         versions = self._versions
+        index_buf = np.zeros((), dtype=np.int64)
+        scalars = {}
+        floatX = pytensor.config.floatX
+        compiled.trust_input = True
 
-        if cache is None:
-            def pretrain(index, corruption=0.2, lr=0.1):
-                cost = compiled(index, corruption, lr)
-                versions[layer] += 1
-                return cost
-        else:
-            def pretrain(index, corruption=0.2, lr=0.1):
-                if layer:
-                    cache.ensure(layer, sum(versions[:layer]))
-                cost = compiled(index, corruption, lr)
-                versions[layer] += 1
-                return cost
+        def scalar(value, check):
+            array = scalars.get((check, value))
+            if array is None:
+                if len(scalars) > 64:  # a schedule of many values
+                    scalars.clear()
+                array = np.asarray(check(value), dtype=floatX)
+                scalars[(check, value)] = array
+            return array
+
+        def pretrain(index, corruption=0.2, lr=0.1):
+            index_buf[()] = operator.index(index)
+            if cache is not None and layer:
+                cache.ensure(layer, sum(versions[:layer]))
+            cost = compiled(index_buf, scalar(corruption, _corruption),
+                            scalar(lr, _learning_rate))
+            versions[layer] += 1
+            return cost
 
         pretrain.__name__ = f"pretrain_layer{layer}"
         pretrain.__doc__ = (f"pretrain_layer{layer}(index, corruption=0.2, "

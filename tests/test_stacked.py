@@ -244,6 +244,18 @@ def test_bad_batch_sizes_are_refused(batch_size, message):
         model.build_finetune_functions(sets, batch_size, 0.1)
 
 
+def test_bad_pretraining_step_arguments_are_refused():
+    fn = small_sda().pretraining_functions(random_sets()[0][0], 5)[0]
+    with pytest.raises(ValueError, match=r"corruption must be in \[0, 1\), "
+                                         r"got 1.5"):
+        fn(0, corruption=1.5)
+    with pytest.raises(ValueError, match="lr must be a number, got 'fast'"):
+        fn(0, lr="fast")
+    with pytest.raises(TypeError):
+        fn(2.5)
+    assert np.isfinite(fn(np.int32(1), corruption=np.float32(0.3), lr=0))
+
+
 def test_data_of_the_wrong_width_is_refused():
     model = small_sda()
     wide = random_sets(n_ins=31)
