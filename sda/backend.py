@@ -64,9 +64,9 @@ def _scipy_openblas_ldflags():
 
 def _user_set_blas():
     """True if the user gave ``blas__ldflags`` (flags, .pytensorrc or code)."""
-    param = pytensor.config._config_var_dict["blas__ldflags"]
-    # already resolved: someone read or set it before sda was imported
-    return hasattr(param, "val") or _user_set("blas__ldflags")
+    # resolved already (read or set before sda was imported) counts as set
+    return (hasattr(pytensor.config._config_var_dict["blas__ldflags"], "val")
+            or _user_set("blas__ldflags"))
 
 
 def _configure_blas():
@@ -85,6 +85,9 @@ def blas_ldflags():
 
 def _user_set(name):
     """True if PYTENSOR_FLAGS or .pytensorrc gives a value for ``name``."""
+    param = pytensor.config._config_var_dict[name]
+    if hasattr(param, "val"):  # read already: the flag was consumed then
+        return not param.is_default
     try:
         pytensor.config.fetch_val_for_key(name)
     except KeyError:
@@ -120,12 +123,8 @@ def set_mode(mode):
         raise ValueError("mode must not be 'FAST_COMPILE': it skips the "
                          "stability rewrites (choose one of "
                          f"{', '.join(MODES)}), got {mode!r}")
-    if mode == "CVM" and not blas_ldflags():
-        warnings.warn(
-            "sda: PyTensor's C backend runs without a BLAS library here, "
-            "about 10x slower than Numba; install scipy-openblas32 or set "
-            "PYTENSOR_FLAGS=blas__ldflags=... (see README, 'Speed')",
-            SlowBackendWarning, stacklevel=2)
+    if mode in ("CVM", "C") and not blas_ldflags():
+        _warn_no_blas(stacklevel=3)
     pytensor.config.mode = mode
     return mode
 
@@ -140,6 +139,23 @@ def _configure_mode():
         set_mode(os.environ["SDA_MODE"])
     elif not _user_set("mode"):
         set_mode("CVM" if blas_ldflags() else "NUMBA")
+    elif _uses_c_backend() and not blas_ldflags():
+        _warn_no_blas(stacklevel=4)
+
+
+def _uses_c_backend():
+    """True if the configured mode runs PyTensor's C thunks."""
+    mode = str(pytensor.config.mode).upper()
+    return mode in ("CVM", "C", "FAST_RUN") and (
+        mode != "FAST_RUN" or pytensor.config.linker.startswith("c"))
+
+
+def _warn_no_blas(stacklevel):
+    warnings.warn(
+        "sda: PyTensor's C backend runs without a BLAS library here, "
+        "about 10x slower than Numba; install scipy-openblas32 or set "
+        "PYTENSOR_FLAGS=blas__ldflags=... (see README, 'Compilation mode "
+        "and speed')", SlowBackendWarning, stacklevel=stacklevel)
 
 
 _configure_blas()

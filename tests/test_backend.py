@@ -50,3 +50,28 @@ def test_cvm_without_blas_warns(monkeypatch):
     monkeypatch.setattr(backend, "blas_ldflags", lambda: "")
     with pytest.warns(sda.SlowBackendWarning, match="without a BLAS"):
         sda.set_mode("CVM")
+
+
+def run_python(code, **env):
+    import os
+    import subprocess
+    import sys
+    full = {k: v for k, v in os.environ.items()
+            if k not in ("PYTENSOR_FLAGS", "SDA_MODE")}
+    full.update(env)
+    return subprocess.run([sys.executable, "-W", "always", "-c", code],
+                          env=full, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_a_users_choices_are_kept_and_the_slow_one_is_named():
+    code = "import sda, pytensor; print(sda.get_mode(), repr(sda.blas_ldflags()))"
+    chosen = run_python(code, PYTENSOR_FLAGS="mode=NUMBA")
+    assert chosen.stdout.split()[0] == "NUMBA"
+    slow = run_python(code, PYTENSOR_FLAGS="mode=CVM,blas__ldflags=")
+    assert slow.stdout.split() == ["CVM", "''"]
+    assert "SlowBackendWarning" in slow.stderr
+    fallback = run_python(code, PYTENSOR_FLAGS="blas__ldflags=")
+    assert fallback.stdout.split()[0] == "NUMBA"  # faster than C sans BLAS
+    env_mode = run_python(code, SDA_MODE="numba")
+    assert env_mode.stdout.split()[0] == "NUMBA"
