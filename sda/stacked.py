@@ -326,7 +326,6 @@ class SdA:
         mode = resolve_mode(mode)
         index = pt.lscalar("index")
 
-
         if batch_size == 1:  # single rows with static shapes: GEMV and GER
             x = _step_input("x", 1, self.n_ins)
             y = pt.tensor("y", shape=(1,), dtype="int32")
