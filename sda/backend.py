@@ -36,8 +36,10 @@ __all__ = ["get_mode", "set_mode", "blas_ldflags", "SlowBackendWarning",
            "MODES"]
 
 #: The modes the library is tested with.  ``FAST_COMPILE`` is left out on
-#: purpose: it skips the stabilising rewrites.
-MODES = ("CVM", "NUMBA", "JAX")
+#: purpose: it skips the stabilising rewrites.  ``JAX`` (the route to a GPU)
+#: is not among them yet: it refuses the tutorial's dynamic minibatch slices
+#: and needs NumPyro for binomial draws.
+MODES = ("CVM", "NUMBA")
 
 # The BLAS entry points PyTensor's C ops and headers declare (blas_headers.py).
 _BLAS_NAMES = ("gemm gemv ger dot axpy scal copy swap nrm2 asum symm syrk "

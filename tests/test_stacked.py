@@ -305,3 +305,19 @@ def test_finetuning_on_a_few_thousand_images_learns_mnist(mnist_split):
         assert valid[-1] < 0.07, valid  # measured 5.2%
         assert valid[-1] < valid[0]
         assert np.mean(test_score()) < 0.08  # measured 6.0%
+
+
+def test_numba_mode_trains_like_the_c_backend(float64):
+    def run(mode):
+        model = small_sda(seed=2, sizes=(12,))
+        sets = random_sets()
+        pre = model.pretraining_functions(sets[0][0], 4, mode=mode)[0]
+        costs = [float(pre(i, corruption=0.3, lr=0.1)) for i in range(10)]
+        train_fn, valid_score, _ = model.build_finetune_functions(
+            sets, 4, 0.1, mode=mode)
+        costs += [float(train_fn(i)) for i in range(10)]
+        return costs, np.mean(valid_score())
+
+    (c_costs, c_valid), (n_costs, n_valid) = run("CVM"), run("NUMBA")
+    np.testing.assert_allclose(n_costs, c_costs, rtol=1e-9)
+    assert n_valid == c_valid
