@@ -12,9 +12,30 @@ import numbers
 import warnings
 
 import numpy as np
+from pytensor.tensor.random.basic import BernoulliRV
 from pytensor.tensor.random.variable import shared_rng
 
 __all__ = ["RandomStreams", "as_numpy_rng", "draw_seed"]
+
+
+class _UniformBernoulliRV(BernoulliRV):
+    """Bernoulli draws as ``u <= p`` from one ``Generator.random`` call.
+
+    PyTensor samples ``bernoulli`` through SciPy and ``binomial`` through
+    NumPy with array-valued parameters, NumPy's slow path: 2-4 ms for a
+    128 x 1000 mask against 0.5 ms here.  The Numba backend compiles
+    ``BernoulliRV``'s own kernel, which compares the same uniforms in the
+    same order, so both backends draw identical masks.
+    """
+
+    @classmethod
+    def rng_fn_scipy(cls, rng, p, size):
+        if size is None:
+            size = np.shape(p)
+        return (rng.random(size) <= p).astype(np.int64)
+
+
+_bernoulli = _UniformBernoulliRV()
 
 
 def as_numpy_rng(numpy_rng, name="numpy_rng"):
@@ -78,10 +99,15 @@ class RandomStreams:
 
         PyTensor refuses a float ``dtype`` for binomial draws; cast the
         result (``pytensor.tensor.cast(mask, floatX)``) where floats are
-        needed.
+        needed.  ``n=1`` (a masking-noise mask) is drawn by comparing
+        uniforms with ``p``, several times faster than NumPy's binomial.
         """
         rng = self._new_state()
-        next_rng, draw = rng.binomial(n=n, p=p, size=size)
+        if isinstance(n, numbers.Integral) and n == 1:
+            next_rng, draw = _bernoulli(p, size=size, rng=rng,
+                                        return_next_rng=True)
+        else:
+            next_rng, draw = rng.binomial(n=n, p=p, size=size)
         # The tutorial relies on the state advancing by itself.  PyTensor 3
         # still honours ``default_update`` but warns that setting it is
         # deprecated; an explicit entry in ``updates`` overrides it.
