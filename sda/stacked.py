@@ -210,7 +210,9 @@ class SdA:
         -------
         list of callables ``fn(index, corruption=0.2, lr=0.1)``
             ``fn`` trains layer ``i`` on minibatch ``index`` and returns its
-            cost before the update.
+            cost before the update.  ``fn.function`` is the compiled PyTensor
+            function behind it, for inspection; it trusts its inputs (0-d
+            arrays of int64 and floatX), which ``fn`` prepares.
         """
         n = _checks.width("train_set_x", train_set_x, self.n_ins)
         batch_size = _checks.batch_size(batch_size, n)
