@@ -57,3 +57,38 @@ def symbolic_width(name, variable, expected):
     if known is not None and known != expected:
         raise ValueError(f"{name} must have {expected} columns, got a "
                          f"matrix with {known}")
+
+
+def finite(name, data):
+    """Check that a shared dataset holds no NaN or infinite value."""
+    values = data.get_value(borrow=True)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        row = int(np.argwhere(bad)[0][0])
+        raise ValueError(f"{name} holds NaN or infinite values (the first "
+                         f"in row {row})")
+    return values
+
+
+def unit_interval(name, data):
+    """Check that a shared dataset lies in [0, 1] (cross-entropy targets)."""
+    values = finite(name, data)
+    if values.size and (values.min() < 0 or values.max() > 1):
+        raise ValueError(
+            f"{name} must lie in [0, 1] for the cross-entropy reconstruction "
+            f"cost, got values in [{values.min()}, {values.max()}]: rescale "
+            f"it, or train a dA with loss='squared_error'")
+
+
+def labels(name, data, n_classes, n_examples):
+    """Check shared labels: one per example, integers in [0, n_classes)."""
+    values = data.get_value(borrow=True)
+    if values.ndim != 1 or len(values) != n_examples:
+        raise ValueError(f"{name} must hold one label per example "
+                         f"({n_examples}), got shape {values.shape}")
+    if values.size and (values.min() < 0 or values.max() >= n_classes
+                        or (values.dtype.kind == "f"
+                            and (values != np.round(values)).any())):
+        raise ValueError(f"{name} must hold class numbers in [0, "
+                         f"{n_classes}), got values in [{values.min()}, "
+                         f"{values.max()}]")

@@ -17,7 +17,6 @@ Getting the hidden representation of new data from a saved model::
 import json
 import os
 import tempfile
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +25,7 @@ import pytensor
 from .errors import DataFileError
 
 __all__ = ["save_model", "load_model", "load_params", "architecture",
-           "model_state", "atomic_write"]
+           "model_state", "atomic_write", "read_npz", "apply_arrays"]
 
 FORMAT = "sda.SdA/1"
 
@@ -83,8 +82,8 @@ def save_model(model, path):
     return atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
-def _read(path):
-    """(architecture dict, {name: array}) of a model file, or DataFileError."""
+def read_npz(path):
+    """Every array of an ``.npz`` file, read without pickle, or DataFileError."""
     path = Path(path)
     if not path.exists():
         raise DataFileError(path, "no such file")
@@ -92,20 +91,25 @@ def _read(path):
         with np.load(path, allow_pickle=False) as data:
             if not isinstance(data, np.lib.npyio.NpzFile):
                 raise DataFileError(path, "is a single .npy array, not an "
-                                    "sda model (.npz)")
-            arrays = {k: data[k] for k in data.files}
+                                    "sda .npz file")
+            return {k: data[k] for k in data.files}
     except DataFileError:
         raise
     except ValueError as e:
         if "pickle" in str(e):
             raise DataFileError(path, "holds pickled objects; it is refused, "
-                                "not loaded (sda models are plain .npz)") \
+                                "not loaded (sda files are plain .npz)") \
                 from None
         raise DataFileError(path, f"is not a readable .npz file ({e})") \
             from None
-    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as e:
+    except Exception as e:  # zip, zlib, OS errors of a damaged archive
         raise DataFileError(path, f"is truncated or corrupt "
                             f"({type(e).__name__}: {e})") from None
+
+
+def _read(path):
+    """(architecture dict, {name: array}) of a model file, or DataFileError."""
+    arrays = read_npz(path)
     meta = arrays.pop("__architecture__", None)
     try:
         arch = json.loads(str(meta)) if meta is not None else None
@@ -126,10 +130,11 @@ def load_params(model, path):
         Naming the file and the mismatch, when its architecture, dtype or
         arrays do not fit ``model``.
     """
-    return _apply(model, path, *_read(path))
+    return apply_arrays(model, path, *_read(path))
 
 
-def _apply(model, path, arch, arrays):
+def apply_arrays(model, path, arch, arrays):
+    """Check ``arch`` against ``model`` and load its arrays by name."""
     mine = architecture(model)
     for key in ("n_ins", "hidden_layers_sizes", "n_outs", "floatX"):
         if arch.get(key) != mine[key]:
@@ -166,4 +171,4 @@ def load_model(path):
     except (KeyError, TypeError, ValueError) as e:
         raise DataFileError(path, f"has an invalid architecture record "
                             f"({e})") from None
-    return _apply(model, path, arch, arrays)
+    return apply_arrays(model, path, arch, arrays)

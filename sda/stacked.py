@@ -216,6 +216,7 @@ class SdA:
         """
         n = _checks.width("train_set_x", train_set_x, self.n_ins)
         batch_size = _checks.batch_size(batch_size, n)
+        _checks.unit_interval("train_set_x", train_set_x)
         if cache_inputs is None:
             cache_inputs = cache_fits(
                 n, self.hidden_layers_sizes[:-1],
@@ -325,6 +326,10 @@ class SdA:
         (train_x, train_y), (valid_x, valid_y), (test_x, test_y) = datasets
         n_train = _checks.width("train_set_x", train_x, self.n_ins)
         batch_size = _checks.batch_size(batch_size, n_train)
+        for name, (x, y) in zip(("train", "valid", "test"), datasets):
+            n = _checks.width(f"{name}_set_x", x, self.n_ins)
+            _checks.finite(f"{name}_set_x", x)
+            _checks.labels(f"{name}_set_y", y, self.n_outs, n)
         mode = resolve_mode(mode)
         index = pt.lscalar("index")
 

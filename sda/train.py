@@ -7,15 +7,21 @@ goes to an optional ``progress`` callback (see :mod:`sda.progress`) and to
 the ``sda.train`` logger.
 """
 
+import contextlib
 import logging
+import math
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import _checks
+from .errors import SdAError
 
-__all__ = ["History", "pretrain", "finetune", "run_epochs"]
+__all__ = ["History", "pretrain", "finetune", "run_epochs",
+           "TrainingInterrupted", "DivergenceError"]
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +66,14 @@ class History:
     finetune_time: float = 0.0
     stopped_early: bool = False
 
+    @classmethod
+    def from_dict(cls, values):
+        """The inverse of :meth:`as_dict`."""
+        values = dict(values)
+        for key in ("validation_errors", "test_errors"):
+            values[key] = [tuple(v) for v in values.get(key, [])]
+        return cls(**values)
+
     def as_dict(self):
         """Plain JSON-ready values."""
         def plain(v):
@@ -98,13 +112,87 @@ def run_epochs(step, n_batches, epochs, *, phase="train", layer=None,
     return costs
 
 
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM stopped training after a checkpoint was written."""
+
+
+class DivergenceError(SdAError, FloatingPointError):
+    """A training cost became NaN or infinite."""
+
+
+@contextlib.contextmanager
+def _stop_signals(active):
+    """Turn SIGINT and SIGTERM into a flag the loops check between steps.
+
+    Stopping only between steps keeps parameters and random states
+    consistent (a step interrupted inside the compiled function may have
+    advanced its random state without updating the parameters).
+    """
+    flag = {"signal": None}
+    if not active or threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+
+    def note(signum, frame):
+        flag["signal"] = signum
+
+    previous = {s: signal.signal(s, note)
+                for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield flag
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def _stop(flag, checkpointer, save):
+    """Checkpoint and raise TrainingInterrupted if a stop signal came."""
+    if flag["signal"] is None:
+        return
+    path = save()
+    name = signal.Signals(flag["signal"]).name
+    raise TrainingInterrupted(
+        f"{name}: training stopped; its state is saved in {path}. Resume "
+        f"with: python examples/SdA.py --resume {checkpointer.folder} (or "
+        f"pass resume=True to the library call)")
+
+
+def _diverged(cost, where, learning_rate, checkpointer):
+    kept = (f"; the last good checkpoint stays in {checkpointer.path}"
+            if checkpointer is not None and checkpointer.exists() else "")
+    return DivergenceError(
+        f"{where}: the cost is {cost}; training diverged. Try a smaller "
+        f"learning rate than {learning_rate}{kept}")
+
+
+def _position(meta, phase):
+    """Where a resumed run goes on in ``phase``: a dict, or None if not yet."""
+    if meta is None:
+        return None
+    order = {"pretrain": 0, "finetune": 1, "done": 2}
+    here, saved = order[phase], order[meta["position"]["phase"]]
+    if saved < here:
+        return None      # not reached yet: start the phase afresh
+    if saved > here:
+        return {"done": True}
+    return meta["position"]
+
+
 def pretrain(model, train_set_x, *, epochs=15, batch_size=1, learning_rate=0.001,
-             corruption_levels=None, history=None, progress=None, mode=None):
+             corruption_levels=None, history=None, progress=None, mode=None,
+             checkpointer=None, resume=None):
     """Greedy layer-wise pretraining of every dA layer of ``model``.
 
     Each layer ``i`` is trained for ``epochs`` passes over ``train_set_x``
     with corruption ``corruption_levels[i]`` (the model's own levels by
     default), after the layers below it.
+
+    With a :class:`~sda.checkpoint.Checkpointer`, a checkpoint is written
+    after every epoch, and Ctrl-C or SIGTERM writes one at the next
+    minibatch boundary and raises :class:`TrainingInterrupted`.  ``resume``
+    is the ``(meta, arrays)`` of a checkpoint to continue from.  A NaN or
+    infinite cost raises :class:`DivergenceError` naming the layer, epoch and
+    minibatch.
     """
     epochs = _check_epochs("pretraining_epochs", epochs)
     levels = (model.corruption_levels if corruption_levels is None
@@ -112,23 +200,65 @@ def pretrain(model, train_set_x, *, epochs=15, batch_size=1, learning_rate=0.001
     if len(levels) != model.n_layers:
         raise ValueError(f"corruption_levels must have one level per layer "
                          f"({model.n_layers}), got {corruption_levels!r}")
+    levels = [_checks.probability(f"corruption_levels[{i}]", c)
+              for i, c in enumerate(levels)]
     history = History() if history is None else history
     fns = model.pretraining_functions(train_set_x, batch_size, mode=mode)
+    meta, arrays = resume if resume is not None else (None, None)
+    at = _position(meta, "pretrain")
+    if at is not None:
+        if at.get("done"):  # fine-tuning restores the state it saved
+            return history
+        checkpointer.restore(model, meta, arrays)
     n_batches = train_set_x.get_value(borrow=True).shape[0] // batch_size
-    for i, fn in enumerate(fns):
-        level = _checks.probability(f"corruption_levels[{i}]", levels[i])
-        t0 = time.perf_counter()
-        history.pretraining_costs.append(run_epochs(
-            lambda index: fn(index, corruption=level, lr=learning_rate),
-            n_batches, epochs, phase="pretrain", layer=i, progress=progress))
-        history.pretraining_times.append(time.perf_counter() - t0)
+    batch_costs = np.empty(n_batches)
+    layer0 = at["layer"] if at else 0
+    with _stop_signals(checkpointer is not None) as flag:
+        for k in range(layer0, model.n_layers):
+            fn, level = fns[k], levels[k]
+            if len(history.pretraining_costs) <= k:
+                history.pretraining_costs.append([])
+                history.pretraining_times.append(0.0)
+            resumed = at is not None and k == layer0
+            epoch0 = at["epoch"] if resumed else 0
+            index0 = at["index"] if resumed else 0
+            if resumed:
+                batch_costs[:index0] = arrays["partial_costs"][:index0]
+            t0 = time.perf_counter() - history.pretraining_times[k]
+            for epoch in range(epoch0, epochs):
+                for index in range(index0, n_batches):
+                    cost = fn(index, corruption=level, lr=learning_rate)
+                    if not math.isfinite(cost):
+                        raise _diverged(
+                            float(cost), f"pretraining layer {k}, epoch "
+                            f"{epoch}, minibatch {index}", learning_rate,
+                            checkpointer)
+                    batch_costs[index] = cost
+                    _stop(flag, checkpointer, lambda: checkpointer.save(
+                        model, history, {"phase": "pretrain", "layer": k,
+                                         "epoch": epoch, "index": index + 1},
+                        partial_costs=batch_costs[:index + 1]))
+                index0 = 0
+                history.pretraining_costs[k].append(float(batch_costs.mean()))
+                history.pretraining_times[k] = time.perf_counter() - t0
+                log.info("pretrain layer %d epoch %d: cost %.6f", k, epoch,
+                         history.pretraining_costs[k][-1])
+                if checkpointer is not None:
+                    last = epoch + 1 == epochs
+                    checkpointer.save(model, history, {
+                        "phase": "pretrain", "layer": k + last,
+                        "epoch": 0 if last else epoch + 1, "index": 0})
+                _report(progress, phase="pretrain", layer=k, epoch=epoch,
+                        epochs=epochs, cost=history.pretraining_costs[k][-1],
+                        elapsed=time.perf_counter() - t0)
     return history
 
 
 def finetune(model, datasets, *, epochs=1000, batch_size=1, learning_rate=0.1,
              patience=None, patience_increase=2.0,
              improvement_threshold=0.995, validation_frequency=None,
-             history=None, progress=None, mode=None):
+             history=None, progress=None, mode=None, checkpointer=None,
+             resume=None):
     """Fine-tune ``model`` by SGD with the tutorial's early stopping.
 
     Training stops after ``epochs`` or when the iteration count passes the
@@ -138,6 +268,9 @@ def finetune(model, datasets, *, epochs=1000, batch_size=1, learning_rate=0.1,
     is measured every ``validation_frequency`` iterations (default: once an
     epoch); the test error of each new best model is measured too.  The
     parameters of the best model are restored at the end.
+
+    ``checkpointer`` and ``resume`` work as in :func:`pretrain`; a checkpoint
+    is written after every epoch.
 
     Returns
     -------
@@ -154,53 +287,90 @@ def finetune(model, datasets, *, epochs=1000, batch_size=1, learning_rate=0.1,
                             if validation_frequency is None
                             else validation_frequency)
     validation_frequency = max(1, validation_frequency)
+    meta, arrays = resume if resume is not None else (None, None)
     best_params = None
+    at = _position(meta, "finetune")
+    if at is not None:  # saved in fine-tuning or after: its state is ours
+        best_params = checkpointer.restore(model, meta, arrays)
+        if at.get("done"):
+            for p, value in zip(model.params, best_params or []):
+                p.set_value(value, borrow=True)
+            return history
     batch_costs = np.empty(n_train_batches)
-    t0 = time.perf_counter()
-    epoch = 0
-    done = False
-    while epoch < epochs and not done:
-        epoch += 1
-        for index in range(n_train_batches):
-            batch_costs[index] = train_fn(index)
-            iteration = (epoch - 1) * n_train_batches + index
-            if (iteration + 1) % validation_frequency == 0:
-                valid = float(np.mean(valid_score()))
-                history.validation_errors.append((epoch, valid))
-                if valid < history.best_validation_error:
-                    if valid < (history.best_validation_error
-                                * improvement_threshold):
-                        patience = max(patience,
-                                       iteration * patience_increase)
-                    history.best_validation_error = valid
-                    history.best_iteration = iteration
-                    history.best_epoch = epoch
-                    best_params = [p.get_value() for p in model.params]
-                    history.test_error = float(np.mean(test_score()))
-                    history.test_errors.append((epoch, history.test_error))
-            if patience <= iteration:
-                done = True
-                break
-        history.finetune_costs.append(float(batch_costs[:index + 1].mean()))
-        history.iterations = iteration + 1
-        history.epochs = epoch
-        log.info("finetune epoch %d: cost %.6f, validation error %.4f",
-                 epoch, history.finetune_costs[-1],
-                 history.validation_errors[-1][1]
-                 if history.validation_errors else np.nan)
-        _report(progress, phase="finetune", layer=None, epoch=epoch - 1,
-                epochs=epochs, cost=history.finetune_costs[-1],
-                validation_error=(history.validation_errors[-1][1]
-                                  if history.validation_errors else None),
-                best_validation_error=history.best_validation_error,
-                test_error=history.test_error, patience=patience,
-                iteration=iteration + 1,
-                elapsed=time.perf_counter() - t0)
+    epoch, index0, done = 0, 0, False
+    if at is not None:
+        epoch, index0 = at["epoch"], at["index"]
+        patience, done = at["patience"], at["stopped"]
+        batch_costs[:index0] = arrays["partial_costs"][:index0]
+        if index0:
+            epoch -= 1  # the saved epoch is unfinished: go on inside it
+    t0 = time.perf_counter() - history.finetune_time
+
+    def position(next_epoch, next_index, stopped=False):
+        return {"phase": "finetune", "epoch": next_epoch, "index": next_index,
+                "patience": patience, "stopped": stopped}
+
+    with _stop_signals(checkpointer is not None) as flag:
+        while epoch < epochs and not done:
+            epoch += 1
+            for index in range(index0, n_train_batches):
+                cost = train_fn(index)
+                if not math.isfinite(cost):
+                    raise _diverged(float(cost), f"fine-tuning epoch {epoch}, "
+                                    f"minibatch {index}", learning_rate,
+                                    checkpointer)
+                batch_costs[index] = cost
+                iteration = (epoch - 1) * n_train_batches + index
+                if (iteration + 1) % validation_frequency == 0:
+                    valid = float(np.mean(valid_score()))
+                    history.validation_errors.append((epoch, valid))
+                    if valid < history.best_validation_error:
+                        if valid < (history.best_validation_error
+                                    * improvement_threshold):
+                            patience = max(patience,
+                                           iteration * patience_increase)
+                        history.best_validation_error = valid
+                        history.best_iteration = iteration
+                        history.best_epoch = epoch
+                        best_params = [p.get_value() for p in model.params]
+                        history.test_error = float(np.mean(test_score()))
+                        history.test_errors.append((epoch,
+                                                    history.test_error))
+                if patience <= iteration:
+                    done = True
+                    break
+                _stop(flag, checkpointer, lambda: checkpointer.save(
+                    model, history, position(epoch, index + 1),
+                    best_params, batch_costs[:index + 1]))
+            index0 = 0
+            history.finetune_costs.append(
+                float(batch_costs[:index + 1].mean()))
+            history.iterations = iteration + 1
+            history.epochs = epoch
+            history.finetune_time = time.perf_counter() - t0
+            log.info("finetune epoch %d: cost %.6f, validation error %.4f",
+                     epoch, history.finetune_costs[-1],
+                     history.validation_errors[-1][1]
+                     if history.validation_errors else np.nan)
+            if checkpointer is not None:
+                checkpointer.save(model, history,
+                                  position(epoch, 0, stopped=done),
+                                  best_params)
+            _report(progress, phase="finetune", layer=None, epoch=epoch - 1,
+                    epochs=epochs, cost=history.finetune_costs[-1],
+                    validation_error=(history.validation_errors[-1][1]
+                                      if history.validation_errors else None),
+                    best_validation_error=history.best_validation_error,
+                    test_error=history.test_error, patience=patience,
+                    iteration=iteration + 1,
+                    elapsed=time.perf_counter() - t0)
     history.stopped_early = done
     if best_params is not None:
         for p, value in zip(model.params, best_params):
             p.set_value(value, borrow=True)
     history.finetune_time = time.perf_counter() - t0
+    if checkpointer is not None:
+        checkpointer.save(model, history, {"phase": "done"}, best_params)
     return history
 
 

@@ -2,7 +2,9 @@
 
 import importlib.util
 import json
+import os
 import re
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -140,3 +142,36 @@ def test_tutorial_call_test_SdA(tmp_path, monkeypatch):
     assert history.epochs == 1 and len(history.pretraining_costs) == 3
     assert history.best_validation_error < 0.3
     assert (tmp_path / "SdA_output" / "model.npz").exists()
+
+
+def test_SdA_script_resumes_after_ctrl_c(tiny_mnist, tmp_path, monkeypatch,
+                                         capsys):
+    module = example("SdA")
+    args = ["--dataset", str(tiny_mnist), "--pretraining-epochs", "2",
+            "--training-epochs", "3", "--batch-size", "10",
+            "--hidden-layers-sizes", "30,20", "--corruption-levels",
+            "0.1,0.2", "--floatX", "float64", "--quiet"]
+    assert module.main(args + ["--output-folder", str(tmp_path / "a")]) == 0
+
+    class CtrlC:  # presses Ctrl-C after the first pretraining epoch
+        def __init__(self, n_layers):
+            pass
+
+        def __call__(self, event):
+            if (event["phase"], event["layer"]) == ("pretrain", 1):
+                os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(module, "ProgressPrinter", CtrlC)
+    out = tmp_path / "b"
+    capsys.readouterr()
+    assert module.main([a for a in args if a != "--quiet"]
+                       + ["--output-folder", str(out)]) == 130
+    assert f"Resume with: python examples/SdA.py --resume {out}" in \
+        capsys.readouterr().err
+    assert not (out / "history.json").exists()
+    assert module.main(["--resume", str(out), "--quiet"]) == 0
+    first = json.loads((tmp_path / "a" / "history.json").read_text())
+    again = json.loads((out / "history.json").read_text())
+    for key in ("pretraining_costs", "validation_errors", "test_error",
+                "best_iteration"):
+        assert again["history"][key] == first["history"][key]
