@@ -153,8 +153,9 @@ def _stop(flag, checkpointer, save):
     name = signal.Signals(flag["signal"]).name
     raise TrainingInterrupted(
         f"{name}: training stopped; its state is saved in {path}. Resume "
-        f"with: python examples/SdA.py --resume {checkpointer.folder} (or "
-        f"pass resume=True to the library call)")
+        f"with: python examples/SdA.py --resume {checkpointer.folder} (in "
+        f"code: resume=Checkpointer({str(checkpointer.folder)!r}).load() "
+        f"for pretrain and finetune)")
 
 
 def _diverged(cost, where, learning_rate, checkpointer):
