@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DataFileError
-from .serialization import architecture, atomic_write, model_state, read_npz
+from .serialization import (apply_arrays, architecture, atomic_write,
+                            model_state, pop_record, read_npz)
 
 __all__ = ["Checkpointer", "CHECKPOINT_NAME"]
 
@@ -91,14 +92,8 @@ class Checkpointer:
     def load(self):
         """``(meta, arrays)`` of the checkpoint, or :class:`DataFileError`."""
         arrays = read_npz(self.path)
-        raw = arrays.pop("__meta__", None)
-        try:
-            meta = json.loads(str(raw)) if raw is not None else None
-        except ValueError:
-            meta = None
-        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-            raise DataFileError(self.path, f"is not an sda checkpoint (no "
-                                f"'{FORMAT}' record)")
+        meta = pop_record(arrays, "__meta__", FORMAT, self.path,
+                          "an sda checkpoint")
         return meta, arrays
 
     def restore(self, model, meta, arrays):
@@ -106,7 +101,6 @@ class Checkpointer:
 
         Returns the best parameters saved for fine-tuning (or None).
         """
-        from .serialization import apply_arrays
         apply_arrays(model, self.path, meta["architecture"], arrays)
         set_rng_states(model, meta.get("rng_states", []), self.path)
         best = [arrays.get(f"best/{p.name}") for p in model.params]

@@ -110,15 +110,21 @@ def read_npz(path):
 def _read(path):
     """(architecture dict, {name: array}) of a model file, or DataFileError."""
     arrays = read_npz(path)
-    meta = arrays.pop("__architecture__", None)
-    try:
-        arch = json.loads(str(meta)) if meta is not None else None
-    except ValueError:
-        arch = None
-    if not isinstance(arch, dict) or arch.get("format") != FORMAT:
-        raise DataFileError(path, f"is not an sda model file (no "
-                            f"'{FORMAT}' architecture record)")
+    arch = pop_record(arrays, "__architecture__", FORMAT, path,
+                      "an sda model file")
     return arch, arrays
+
+
+def pop_record(arrays, key, fmt, path, what):
+    """Take the JSON record ``key`` out of ``arrays``; check its format."""
+    raw = arrays.pop(key, None)
+    try:
+        record = json.loads(str(raw)) if raw is not None else None
+    except ValueError:
+        record = None
+    if not isinstance(record, dict) or record.get("format") != fmt:
+        raise DataFileError(path, f"is not {what} (no '{fmt}' record)")
+    return record
 
 
 def load_params(model, path):

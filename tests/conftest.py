@@ -80,3 +80,21 @@ def tutorial_pickle(path, mnist_arrays, n=(300, 200, 100)):
     with gzip.open(path, "wb") as f:
         f.write(b"\x80\x02" + body + b"\x87.")
     return parts
+
+
+def clustered_sets(n_ins, sizes, seed=0):
+    """Train/valid/test sets of three separable clusters in [0, 1]."""
+    rng = np.random.default_rng(seed)
+    centers = rng.random((3, n_ins))
+    sets = []
+    for n in sizes:
+        y = rng.integers(0, 3, n)
+        x = np.clip(centers[y] + 0.2 * rng.normal(size=(n, n_ins)), 0, 1)
+        sets.append(sda.shared_dataset((x, y)))
+    return sets
+
+
+def small_sda(seed, n_ins, corruption_levels, sizes=(8, 6)):
+    return sda.SdA(np.random.RandomState(seed), n_ins=n_ins,
+                   hidden_layers_sizes=sizes, n_outs=3,
+                   corruption_levels=corruption_levels)

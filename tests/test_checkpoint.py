@@ -10,7 +10,7 @@ import pytensor
 import pytest
 
 import sda
-from conftest import tutorial_pickle
+from conftest import clustered_sets, small_sda, tutorial_pickle
 from sda.checkpoint import Checkpointer
 from sda.data import load_pickle, read_idx
 from sda.serialization import load_model, save_model
@@ -19,17 +19,7 @@ from sda.train import (DivergenceError, History, TrainingInterrupted,
 
 
 def model_and_sets(seed=3):
-    rng = np.random.default_rng(0)
-    centers = rng.random((3, 10))
-    sets = []
-    for n in (40, 20, 20):
-        y = rng.integers(0, 3, n)
-        x = np.clip(centers[y] + 0.2 * rng.normal(size=(n, 10)), 0, 1)
-        sets.append(sda.shared_dataset((x, y)))
-    model = sda.SdA(np.random.RandomState(seed), n_ins=10,
-                    hidden_layers_sizes=(8, 6), n_outs=3,
-                    corruption_levels=(0.2, 0.3))
-    return model, sets
+    return small_sda(seed, 10, (0.2, 0.3)), clustered_sets(10, (40, 20, 20))
 
 
 def run(folder, interrupt_at=None, resume=False):

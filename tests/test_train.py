@@ -5,23 +5,13 @@ import io
 import numpy as np
 import pytest
 
-import sda
+from conftest import clustered_sets, small_sda
 from sda.progress import ProgressPrinter, format_seconds
 from sda.train import History, finetune, pretrain, run_epochs
 
 
 def model_and_sets(seed=0, n=(60, 40, 40)):
-    rng = np.random.default_rng(seed)
-    centers = rng.random((3, 12))
-    sets = []
-    for size in n:
-        y = rng.integers(0, 3, size)
-        x = np.clip(centers[y] + 0.2 * rng.normal(size=(size, 12)), 0, 1)
-        sets.append(sda.shared_dataset((x, y)))
-    model = sda.SdA(np.random.RandomState(seed), n_ins=12,
-                    hidden_layers_sizes=(8, 6), n_outs=3,
-                    corruption_levels=(0.1, 0.2))
-    return model, sets
+    return small_sda(seed, 12, (0.1, 0.2)), clustered_sets(12, n, seed)
 
 
 def test_run_epochs_returns_the_mean_cost_of_each_epoch():
