@@ -29,19 +29,13 @@ from .updates import sgd
 __all__ = ["SdA", "evaluation_batch_size"]
 
 
-def _labels(y, name):
-    """Shared labels as int32, whatever dtype they are stored in.
+def _as_int32(y):
+    """Shared labels as int32, whatever numeric dtype they are stored in.
 
-    The tutorial stores them as floatX (for the GPU) and casts; integer
-    storage is used as it is.
+    The tutorial stores them as floatX (for the GPU) and casts; their values
+    are checked by ``_checks.labels`` first.
     """
-    dtype = y.dtype
-    if dtype == "int32":
-        return y
-    if not dtype.startswith(("int", "uint", "float")):
-        raise ValueError(f"{name} must hold integer class labels, got dtype "
-                         f"{dtype}")
-    return pt.cast(y, "int32")
+    return y if y.dtype == "int32" else pt.cast(y, "int32")
 
 
 def minibatch(data, index, size):
@@ -178,7 +172,6 @@ class SdA:
         self.errors = self.logLayer.errors(self.y)
         # steps taken by each layer's pretraining: what cached inputs track
         self._versions = [0] * self.n_layers
-        self._caches = []
 
     # -- compiled functions -------------------------------------------------
 
@@ -224,7 +217,6 @@ class SdA:
         mode = resolve_mode(mode)
         cache = (LayerInputCache(self.sigmoid_layers, train_set_x, mode=mode)
                  if cache_inputs and self.n_layers > 1 else None)
-        self._caches.append(cache)
         index = pt.lscalar("index")
         corruption_level = pt.scalar("corruption")
         learning_rate = pt.scalar("lr")
@@ -323,13 +315,13 @@ class SdA:
             together cover the whole set, so ``numpy.mean`` of it is the
             set's error rate.
         """
-        (train_x, train_y), (valid_x, valid_y), (test_x, test_y) = datasets
-        n_train = _checks.width("train_set_x", train_x, self.n_ins)
-        batch_size = _checks.batch_size(batch_size, n_train)
+        sizes = {}
         for name, (x, y) in zip(("train", "valid", "test"), datasets):
-            n = _checks.width(f"{name}_set_x", x, self.n_ins)
+            sizes[name] = _checks.width(f"{name}_set_x", x, self.n_ins)
             _checks.finite(f"{name}_set_x", x)
-            _checks.labels(f"{name}_set_y", y, self.n_outs, n)
+            _checks.labels(f"{name}_set_y", y, self.n_outs, sizes[name])
+        (train_x, train_y), (valid_x, valid_y), (test_x, test_y) = datasets
+        batch_size = _checks.batch_size(batch_size, sizes["train"])
         mode = resolve_mode(mode)
         index = pt.lscalar("index")
 
@@ -345,18 +337,16 @@ class SdA:
         train_fn = pytensor.function(
             [index], cost, updates=updates,
             givens={x: minibatch(train_x, index, batch_size),
-                    y: minibatch(_labels(train_y, "train_set_y"), index,
-                                 batch_size)},
+                    y: minibatch(_as_int32(train_y), index, batch_size)},
             mode=mode, name="train")
 
         def scorer(x, y, name):
-            n = _checks.width(f"{name}_set_x", x, self.n_ins)
+            n = sizes[name]
             size = evaluation_batch_size(n, batch_size)
             score_i = pytensor.function(
                 [index], self.errors,
                 givens={self.x: minibatch(x, index, size),
-                        self.y: minibatch(_labels(y, f"{name}_set_y"), index,
-                                          size)},
+                        self.y: minibatch(_as_int32(y), index, size)},
                 mode=mode, name=name)
 
             def score():
