@@ -22,8 +22,8 @@ class _UniformBernoulliRV(BernoulliRV):
     """Bernoulli draws as ``u <= p`` from one ``Generator.random`` call.
 
     PyTensor samples ``bernoulli`` through SciPy and ``binomial`` through
-    NumPy with array-valued parameters, NumPy's slow path: 2-4 ms for a
-    128 x 1000 mask against 0.5 ms here.  The Numba backend compiles
+    NumPy with array-valued parameters, NumPy's slow path: 3.0 ms for a
+    128 x 1000 mask against 0.41 ms here (``benchmarks/bench_kernels.py``).  The Numba backend compiles
     ``BernoulliRV``'s own kernel, which compares the same uniforms in the
     same order, so both backends draw identical masks.
     """
