@@ -136,6 +136,21 @@ def resolve_mode(mode):
     return get_mode() if mode is None else mode
 
 
+def runs_c_code(mode=None):
+    """True if functions compiled in ``mode`` (default: the current one) run
+    C thunks, where sda's fused C ops (:mod:`sda.fused`) are fast."""
+    from pytensor.compile.mode import get_mode as pytensor_mode
+    from pytensor.link.c.basic import CLinker, OpWiseCLinker
+    from pytensor.link.vm import VMLinker
+
+    linker = pytensor_mode(resolve_mode(mode)).linker
+    if not pytensor.config.cxx:
+        return False
+    if isinstance(linker, VMLinker):
+        return bool(linker.c_thunks)
+    return isinstance(linker, (CLinker, OpWiseCLinker))
+
+
 def _configure_mode():
     if os.environ.get("SDA_MODE"):
         set_mode(os.environ["SDA_MODE"])
