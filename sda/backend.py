@@ -21,17 +21,10 @@ mode, for the library's builders and for the user's own
 so each BLAS name that PyTensor's C code declares is renamed with a ``-D``
 compiler flag.
 
-It also lets PyTensor's element-wise C loops run on all cores (OpenMP, for
-arrays of at least 20,000 elements): in a pretraining step at minibatch 128
-the reconstruction cost's softplus alone took longer than two of the step's
-five matrix products on one core.  ``OMP_NUM_THREADS=1`` turns this off, as
-it does in PyTensor.
-
-Nothing is changed when the user chose for themselves: a ``blas__ldflags``,
-``mode``, ``openmp`` or ``openmp_elemwise_minsize`` given in
-``PYTENSOR_FLAGS`` or ``.pytensorrc`` is kept, and ``SDA_MODE`` (or
-:func:`set_mode`) selects another mode.  When the C backend has to run
-without BLAS, a :class:`SlowBackendWarning` says so.
+Nothing is changed when the user chose for themselves: a ``blas__ldflags``
+or a ``mode`` given in ``PYTENSOR_FLAGS`` or ``.pytensorrc`` is kept, and
+``SDA_MODE`` (or :func:`set_mode`) selects another mode.  When the C backend
+has to run without BLAS, a :class:`SlowBackendWarning` says so.
 """
 
 import os
@@ -85,20 +78,6 @@ def _configure_blas():
         flags = _scipy_openblas_ldflags()
         if flags:
             pytensor.config.blas__ldflags = flags
-
-
-#: Smallest array an element-wise loop is split over threads for: below it
-#: the threads' start-up costs more than it saves.
-OPENMP_ELEMWISE_MINSIZE = 20000
-
-
-def _configure_openmp():
-    if not _user_set("openmp"):
-        threads = os.environ.get("OMP_NUM_THREADS", "").strip()
-        cores = int(threads) if threads.isdigit() else (os.cpu_count() or 1)
-        pytensor.config.openmp = cores > 1
-    if not _user_set("openmp_elemwise_minsize"):
-        pytensor.config.openmp_elemwise_minsize = OPENMP_ELEMWISE_MINSIZE
 
 
 def blas_ldflags():
@@ -197,5 +176,4 @@ def _warn_no_blas(stacklevel):
 
 
 _configure_blas()
-_configure_openmp()
 _configure_mode()

@@ -75,27 +75,3 @@ def test_a_users_choices_are_kept_and_the_slow_one_is_named():
     assert fallback.stdout.split()[0] == "NUMBA"  # faster than C sans BLAS
     env_mode = run_python(code, SDA_MODE="numba")
     assert env_mode.stdout.split()[0] == "NUMBA"
-
-
-def test_elementwise_loops_use_the_cores_unless_told_otherwise():
-    code = ("import sda, pytensor; c = pytensor.config; "
-            "print(c.openmp, c.openmp_elemwise_minsize)")
-    env = {"OMP_NUM_THREADS": ""}
-    default = run_python(code, OMP_NUM_THREADS="2")
-    assert default.stdout.split() == ["True", "20000"], default.stderr
-    assert run_python(code, OMP_NUM_THREADS="1").stdout.split()[0] == "False"
-    kept = run_python(code, PYTENSOR_FLAGS="openmp=False,"
-                      "openmp_elemwise_minsize=5", **env)
-    assert kept.stdout.split() == ["False", "5"], kept.stderr
-
-
-def test_threaded_elementwise_loops_give_the_serial_result(floatX):
-    x = pt.matrix("x")
-    expr = pt.softplus(x) - 0.5 * x
-    rng = np.random.default_rng(0)
-    a = rng.normal(0, 10, (300, 200)).astype(floatX)  # 60,000 elements
-    with pytensor.config.change_flags(openmp=True):
-        threaded = pytensor.function([x], expr, mode="CVM")
-    with pytensor.config.change_flags(openmp=False):
-        serial = pytensor.function([x], expr, mode="CVM")
-    np.testing.assert_array_equal(threaded(a), serial(a))
