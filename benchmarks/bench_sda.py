@@ -230,9 +230,14 @@ def run(args, plan, dtype, log):
     rng = random.Random(12345)
 
     def sample(label, step, b):
+        # Thread pools spin for a while after their last task (OpenBLAS
+        # about 0.1 s, OpenMP runtimes up to 0.2 s): let the previous
+        # worker's go idle, so that no cell is timed against them.
+        time.sleep(args.settle_s)
         rep = workers[label].request({
             "op": "time", "step": step, "batch": b, "repeats": 1,
-            "chunk_s": args.chunk_s, "warmup_s": args.warmup_s})
+            "chunk_s": args.chunk_s, "warmup_s": args.warmup_s,
+            "settle_s": args.settle_s})
         if rep.get("ok"):
             samples.setdefault((label, step, b), []).append(
                 (rep["samples_per_s"], rep["other_cpu_cores"]))
@@ -334,6 +339,9 @@ def main(argv=None):
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--chunk-s", type=float, default=0.1)
     ap.add_argument("--warmup-s", type=float, default=0.06)
+    ap.add_argument("--settle-s", type=float, default=0.25,
+                    help="pause before each timed cell, for the thread "
+                         "pools of the previous one to go idle")
     ap.add_argument("--n-train", type=int, default=2560)
     ap.add_argument("--max-other", type=float, default=0.4)
     ap.add_argument("--quick", action="store_true",
