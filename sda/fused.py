@@ -59,18 +59,68 @@ _SUPPORT = r"""
 #include <omp.h>
 static int sda_thread(void) { return omp_get_thread_num(); }
 static int sda_nthreads(void) { return omp_get_num_threads(); }
-/* Threads for a step that moves `work` weights: one below a million
-   bytes' worth of floats (the fork and barriers would cost more than they
-   save), else OpenMP's count (OMP_NUM_THREADS; by default the cores). */
-static int sda_threads(npy_intp work)
-{
-    return work < (1 << 18) ? 1 : omp_get_max_threads();
-}
+static double sda_now(void) { return omp_get_wtime(); }
+static int sda_max_threads(void) { return omp_get_max_threads(); }
 #else
 static int sda_thread(void) { return 0; }
 static int sda_nthreads(void) { return 1; }
-static int sda_threads(npy_intp work) { return 1; }
+static double sda_now(void) { return 0; }
+static int sda_max_threads(void) { return 1; }
 #endif
+
+/* How many threads a step gets.  Threads pay off only for a step that
+   moves a million bytes' worth of weights or more; then OpenMP's count
+   (OMP_NUM_THREADS, by default the cores), unless one thread has been
+   faster lately.  A step split over threads waits at barriers for all of
+   them, so when another process takes a core it can take a hundred times
+   longer (measured: two trainings on two cores, 16 and 1427 steps/s,
+   against about 700 each on one thread each).  So each op node keeps a
+   moving average of its step time on one thread and on several, runs the
+   faster way, and now and then tries the other way: after 64 steps, then
+   after twice as many each time the other way is still slower (up to
+   8192).  The first steps, which start the threads, are not counted. */
+typedef struct {
+    double avg[2];          /* moving average step time: one thread, several */
+    long calls, next_try, interval;
+    int threaded;           /* the way currently preferred */
+} sda_pace;
+
+#define SDA_PACE_INIT {{0, 0}, 0, 16, 64, 1}
+
+static int sda_threads(sda_pace *p, npy_intp work)
+{
+    const int nmax = work < (1 << 18) ? 1 : sda_max_threads();
+    if (nmax <= 1) return 1;
+    ++p->calls;
+    return (p->calls == p->next_try ? !p->threaded : p->threaded) ? nmax : 1;
+}
+
+static void sda_paced(sda_pace *p, npy_intp work, int nt, double seconds)
+{
+    const int way = nt > 1, tried = way != p->threaded;
+    if (work < (1 << 18) || sda_max_threads() <= 1 || p->calls <= 8) return;
+    if (p->avg[way] == 0) p->avg[way] = seconds;
+    else p->avg[way] += (tried ? 0.5 : 1.0 / 32) * (seconds - p->avg[way]);
+    if (tried) {
+        if (p->avg[way] < 0.8 * p->avg[!way]) {
+            p->threaded = way;
+            p->interval = 64;
+        } else if (p->interval < 8192) {
+            p->interval *= 2;
+        }
+        p->next_try = p->calls + p->interval;
+    } else if (p->avg[!way] > 0 && p->avg[way] > 1.25 * p->avg[!way]) {
+        p->threaded = !way;      /* the preferred way has become slower */
+        p->interval = 64;
+        p->next_try = p->calls + p->interval;
+    }
+}
+
+/* Partial sums over rows are kept per chunk of rows, not per thread, so
+   that a step gives the same result on any number of threads (up to this
+   many share the work). */
+#define SDA_CHUNKS 4
+
 #endif
 #define T_%(tag)s %(ctype)s
 
@@ -260,6 +310,9 @@ class _FusedStep(COp):
     def c_support_code(self, **kwargs):
         return _support_code("float32") + _support_code("float64")
 
+    def c_support_code_apply(self, node, name):
+        return f"static sda_pace sda_pace_{name} = SDA_PACE_INIT;"
+
     def c_headers(self, **kwargs):
         return ["<math.h>", "<stdlib.h>"]
 
@@ -300,75 +353,88 @@ _DA_CODE = r"""
     T_%(tag)s *bh = (T_%(tag)s *)PyArray_DATA(%(bhid_out)s);
     T_%(tag)s *bv = (T_%(tag)s *)PyArray_DATA(%(bvis_out)s);
     const T_%(tag)s lr = ((T_%(tag)s *)PyArray_DATA(%(lr)s))[0];
-    const int nt = sda_threads(m * n);
+    const int nt = sda_threads(&sda_pace_%(name)s, m * n);
+    const double started = sda_now();
     /* scratch: row indices first, for their alignment; then x, xt, da (m
-       each), y, dh (n each), one accumulator of n per thread, the threads'
-       partial costs */
-    npy_intp *rows = (npy_intp *)malloc(sizeof(npy_intp) * m + sizeof(double) * nt
-                                        + sizeof(T_%(tag)s) * (3 * m + (2 + nt) * n));
+       each), y, dh (n each), one accumulator of n per chunk of rows, the
+       chunks' partial costs */
+    npy_intp *rows = (npy_intp *)malloc(sizeof(npy_intp) * m + sizeof(double) * SDA_CHUNKS
+                                        + sizeof(T_%(tag)s) * (3 * m + (2 + SDA_CHUNKS) * n));
     if (!rows) { PyErr_NoMemory(); %(fail)s }
     double *costs = (double *)(rows + m);
-    T_%(tag)s *x = (T_%(tag)s *)(costs + nt), *xt = x + m, *da = xt + m;
+    T_%(tag)s *x = (T_%(tag)s *)(costs + SDA_CHUNKS), *xt = x + m, *da = xt + m;
     T_%(tag)s *y = da + m, *dh = y + n, *acc = dh + n;
     sda_gather_%(tag)s(%(x)s, x);
     sda_gather_%(tag)s(%(tilde_x)s, xt);
 
     #pragma omp parallel num_threads(nt)
     {
-        /* each thread owns a block of rows of W, and of columns for the
-           reductions over the threads' partial sums */
+        /* the rows of W are cut into SDA_CHUNKS chunks, each summed into
+           its own accumulator, and the threads share out the chunks and
+           the columns: the sums are the same for any number of threads */
         const int t = sda_thread(), T = sda_nthreads();
-        const npy_intp i0 = m * t / T, i1 = m * (t + 1) / T;
         const npy_intp j0 = n * t / T, j1 = n * (t + 1) / T;
-        T_%(tag)s *mine = acc + t * n;
         npy_intp i, j;
-        double cost = 0;
+        int c, u;
 
         /* encode: y = s(xt W + bh), skipping the zero entries of xt */
-        for (j = 0; j < n; ++j) mine[j] = 0;
-        sda_axpy_rows_%(tag)s(W + i0 * n, i1 - i0, n, xt + i0, mine, rows + i0);
+        for (c = t; c < SDA_CHUNKS; c += T) {
+            const npy_intp i0 = m * c / SDA_CHUNKS, i1 = m * (c + 1) / SDA_CHUNKS;
+            T_%(tag)s *mine = acc + c * n;
+            for (j = 0; j < n; ++j) mine[j] = 0;
+            sda_axpy_rows_%(tag)s(W + i0 * n, i1 - i0, n, xt + i0, mine, rows + i0);
+        }
         #pragma omp barrier
         for (j = j0; j < j1; ++j) {
             T_%(tag)s a = bh[j];
-            for (int u = 0; u < T; ++u) a += acc[u * n + j];
+            for (u = 0; u < SDA_CHUNKS; ++u) a += acc[u * n + j];
             y[j] = sda_sigmoid_%(tag)s(a);
         }
         #pragma omp barrier
 
         /* decode a = W y + bv four rows at a time; while the rows are in
            cache, back-propagate: W' (z - x) */
-        for (j = 0; j < n; ++j) mine[j] = 0;
-        for (i = i0; i < i1; i += 4) {
-            T_%(tag)s s[4];
-            npy_intp r, nr = i1 - i < 4 ? i1 - i : 4;
-            sda_dot_rows_%(tag)s(W, i, nr, n, y, s);
-            for (r = 0; r < nr; ++r) {
-                T_%(tag)s a = s[r] + bv[i + r], z;
-                cost += sda_softplus_sigmoid_%(tag)s(a, &z) - x[i + r] * a;
-                da[i + r] = z - x[i + r];
+        for (c = t; c < SDA_CHUNKS; c += T) {
+            const npy_intp i0 = m * c / SDA_CHUNKS, i1 = m * (c + 1) / SDA_CHUNKS;
+            T_%(tag)s *mine = acc + c * n;
+            double cost = 0;
+            for (j = 0; j < n; ++j) mine[j] = 0;
+            for (i = i0; i < i1; i += 4) {
+                T_%(tag)s s[4];
+                npy_intp r, nr = i1 - i < 4 ? i1 - i : 4;
+                sda_dot_rows_%(tag)s(W, i, nr, n, y, s);
+                for (r = 0; r < nr; ++r) {
+                    T_%(tag)s a = s[r] + bv[i + r], z;
+                    cost += sda_softplus_sigmoid_%(tag)s(a, &z) - x[i + r] * a;
+                    da[i + r] = z - x[i + r];
+                }
+                sda_axpy_rows_%(tag)s(W + i * n, nr, n, da + i, mine, rows + i);
             }
-            sda_axpy_rows_%(tag)s(W + i * n, nr, n, da + i, mine, rows + i);
+            costs[c] = cost;
         }
-        costs[t] = cost;
         #pragma omp barrier
         for (j = j0; j < j1; ++j) {
             T_%(tag)s g = 0;
-            for (int u = 0; u < T; ++u) g += acc[u * n + j];
+            for (u = 0; u < SDA_CHUNKS; ++u) g += acc[u * n + j];
             dh[j] = g * y[j] * (1 - y[j]);
         }
         #pragma omp barrier
 
-        /* W -= lr (xt dh' + da y'), the rows of this thread; the biases */
-        for (i = i0; i < i1; ++i) {
-            if (xt[i] != 0) sda_rank2_%(tag)s(n, lr * xt[i], dh, lr * da[i], y, W + i * n);
-            else sda_rank1_%(tag)s(n, lr * da[i], y, W + i * n);
-            bv[i] -= lr * da[i];
+        /* W -= lr (xt dh' + da y'), the same chunks of rows; the biases */
+        for (c = t; c < SDA_CHUNKS; c += T) {
+            const npy_intp i0 = m * c / SDA_CHUNKS, i1 = m * (c + 1) / SDA_CHUNKS;
+            for (i = i0; i < i1; ++i) {
+                if (xt[i] != 0) sda_rank2_%(tag)s(n, lr * xt[i], dh, lr * da[i], y, W + i * n);
+                else sda_rank1_%(tag)s(n, lr * da[i], y, W + i * n);
+                bv[i] -= lr * da[i];
+            }
         }
         for (j = j0; j < j1; ++j) bh[j] -= lr * dh[j];
     }
+    sda_paced(&sda_pace_%(name)s, m * n, nt, sda_now() - started);
     {
         double cost = 0;
-        for (int u = 0; u < nt; ++u) cost += costs[u];
+        for (int u = 0; u < SDA_CHUNKS; ++u) cost += costs[u];
         ((T_%(tag)s *)PyArray_DATA(%(cost)s))[0] = (T_%(tag)s)cost;
     }
     free(rows);
@@ -453,7 +519,7 @@ class DenoisingSGDStep(_FusedStep):
         inplace = "".join(_inplace_code(i, o, fail, self.inplace) for i, o in
                           ((W, W_out), (bhid, bhid_out), (bvis, bvis_out)))
         return _DA_CODE % dict(
-            W=W, x=x, tilde_x=tilde_x, lr=lr, cost=cost, W_out=W_out,
+            name=name, W=W, x=x, tilde_x=tilde_x, lr=lr, cost=cost, W_out=W_out,
             bhid_out=bhid_out, bvis_out=bvis_out, fail=fail, tag=dtype,
             checks=checks, inplace=inplace,
             cost_out=_scalar_output_code(cost, _typenum(dtype), fail))
@@ -499,11 +565,12 @@ _MLP_CODE = r"""
         if (dims[l] > widest) widest = dims[l];
         if (l <= L) work += dims[l] * dims[l + 1];
     }
-    const int nt = sda_threads(work);
+    const int nt = sda_threads(&sda_pace_%(name)s, work);
+    const double started = sda_now();
     /* scratch: row indices; h[l], the activations of layer l (h[0] = x,
-       h[L + 1] the logits); two deltas; one accumulator per thread */
+       h[L + 1] the logits); two deltas; one accumulator per chunk of rows */
     npy_intp *rows = (npy_intp *)malloc(sizeof(npy_intp) * widest
-                                        + sizeof(T_%(tag)s) * (total + (2 + nt) * widest));
+                                        + sizeof(T_%(tag)s) * (total + (2 + SDA_CHUNKS) * widest));
     if (!rows) { PyErr_NoMemory(); %(fail)s }
     T_%(tag)s *h[%(n_hidden)d + 2];
     h[0] = (T_%(tag)s *)(rows + widest);
@@ -516,24 +583,28 @@ _MLP_CODE = r"""
     #pragma omp parallel num_threads(nt)
     {
         const int t = sda_thread(), T = sda_nthreads();
-        T_%(tag)s *mine = acc + t * widest, *d = delta, *dprev = below;
+        T_%(tag)s *d = delta, *dprev = below;
         npy_intp i, j, k;
+        int c;
 
         /* forward: h[k+1] = s(h[k] W + b), skipping zero inputs; each
-           thread sums over its rows, then over the threads for its
-           columns */
+           chunk of rows is summed on its own, then the chunks for each
+           column (the same sums for any number of threads) */
         for (k = 0; k <= L; ++k) {
             const npy_intp m = dims[k], n = dims[k + 1];
-            const npy_intp i0 = m * t / T, i1 = m * (t + 1) / T;
             const npy_intp j0 = n * t / T, j1 = n * (t + 1) / T;
             const T_%(tag)s *W = (const T_%(tag)s *)PyArray_DATA(Wout[k]);
             const T_%(tag)s *b = (const T_%(tag)s *)PyArray_DATA(bout[k]);
-            for (j = 0; j < n; ++j) mine[j] = 0;
-            sda_axpy_rows_%(tag)s(W + i0 * n, i1 - i0, n, h[k] + i0, mine, rows + i0);
+            for (c = t; c < SDA_CHUNKS; c += T) {
+                const npy_intp i0 = m * c / SDA_CHUNKS, i1 = m * (c + 1) / SDA_CHUNKS;
+                T_%(tag)s *mine = acc + c * widest;
+                for (j = 0; j < n; ++j) mine[j] = 0;
+                sda_axpy_rows_%(tag)s(W + i0 * n, i1 - i0, n, h[k] + i0, mine, rows + i0);
+            }
             #pragma omp barrier
             for (j = j0; j < j1; ++j) {
                 T_%(tag)s a = b[j];
-                for (int u = 0; u < T; ++u) a += acc[u * widest + j];
+                for (int u = 0; u < SDA_CHUNKS; ++u) a += acc[u * widest + j];
                 h[k + 1][j] = k < L ? sda_sigmoid_%(tag)s(a) : a;
             }
             #pragma omp barrier
@@ -558,28 +629,33 @@ _MLP_CODE = r"""
             T_%(tag)s *W = (T_%(tag)s *)PyArray_DATA(Wout[k]);
             T_%(tag)s *b = (T_%(tag)s *)PyArray_DATA(bout[k]);
             const npy_intp m = dims[k], n = dims[k + 1];
-            const npy_intp i0 = m * t / T, i1 = m * (t + 1) / T;
             const npy_intp j0 = n * t / T, j1 = n * (t + 1) / T;
             const T_%(tag)s *hin = h[k];
-            if (k > 0) {
-                for (i = i0; i < i1; i += 4) {
-                    T_%(tag)s s[4];
-                    npy_intp r, nr = i1 - i < 4 ? i1 - i : 4;
-                    sda_dot_rows_%(tag)s(W, i, nr, n, d, s);
-                    for (r = 0; r < nr; ++r) {
-                        dprev[i + r] = s[r] * hin[i + r] * (1 - hin[i + r]);
-                        sda_rank1_%(tag)s(n, lr * hin[i + r], d, W + (i + r) * n);
+            /* the chunks of the forward pass: the same groups of four rows
+               (and so the same rounding) for any number of threads */
+            for (c = t; c < SDA_CHUNKS; c += T) {
+                const npy_intp i0 = m * c / SDA_CHUNKS, i1 = m * (c + 1) / SDA_CHUNKS;
+                if (k > 0) {
+                    for (i = i0; i < i1; i += 4) {
+                        T_%(tag)s s[4];
+                        npy_intp r, nr = i1 - i < 4 ? i1 - i : 4;
+                        sda_dot_rows_%(tag)s(W, i, nr, n, d, s);
+                        for (r = 0; r < nr; ++r) {
+                            dprev[i + r] = s[r] * hin[i + r] * (1 - hin[i + r]);
+                            sda_rank1_%(tag)s(n, lr * hin[i + r], d, W + (i + r) * n);
+                        }
                     }
+                } else {  /* no delta below the input: rows with x != 0 only */
+                    for (i = i0; i < i1; ++i)
+                        if (hin[i] != 0) sda_rank1_%(tag)s(n, lr * hin[i], d, W + i * n);
                 }
-            } else {  /* no delta below the input: rows with x != 0 only */
-                for (i = i0; i < i1; ++i)
-                    if (hin[i] != 0) sda_rank1_%(tag)s(n, lr * hin[i], d, W + i * n);
             }
             for (j = j0; j < j1; ++j) b[j] -= lr * d[j];
             #pragma omp barrier
             { T_%(tag)s *tmp = d; d = dprev; dprev = tmp; }
         }
     }
+    sda_paced(&sda_pace_%(name)s, work, nt, sda_now() - started);
     ((T_%(tag)s *)PyArray_DATA(%(cost)s))[0] = (T_%(tag)s)cost;
     free(rows);
     }
@@ -665,7 +741,7 @@ class MLPSGDStep(_FusedStep):
         inplace = "".join(_inplace_code(i, o, fail, self.inplace)
                           for i, o in zip(params, new))
         return _MLP_CODE % dict(
-            n_hidden=self.n_hidden, x=x, y=y, lr=lr, cost=cost, fail=fail,
+            name=name, n_hidden=self.n_hidden, x=x, y=y, lr=lr, cost=cost, fail=fail,
             tag=dtype, exp=_MATH[dtype][1],
             label_ctype=("npy_int32" if node.inputs[1].dtype == "int32"
                          else "npy_int64"),

@@ -187,3 +187,25 @@ def test_fused_ops_refuse_bad_shapes_and_labels(float64):
         f(np.zeros(5), 1)
     with pytest.raises(TypeError, match="b must be float64, got float32"):
         DenoisingSGDStep()(W, pt.fvector(), bv, vx, vxt, np.float64(0.1))
+
+
+def test_fused_steps_give_the_same_result_on_any_number_of_threads():
+    # the steps go back to one thread when another process takes a core,
+    # so the partial sums must not depend on the number of threads
+    import os
+    import subprocess
+    import sys
+    code = ("import hashlib, sys; sys.path.insert(0, 'tests'); "
+            "from test_fused import train; "
+            "c, p, bp, v = train(True, (700, 400), 200); "
+            "h = hashlib.sha1(c.tobytes()); "
+            "[h.update(a.tobytes()) for a in p + bp]; print(h.hexdigest())")
+    digests = set()
+    for threads in ("1", "2", "3"):
+        env = dict(os.environ, OMP_NUM_THREADS=threads)
+        out = subprocess.run([sys.executable, "-c", code], env=env,
+                             capture_output=True, text=True, timeout=300,
+                             cwd=os.path.dirname(os.path.dirname(__file__)))
+        assert out.returncode == 0, out.stderr
+        digests.add(out.stdout.split()[-1])
+    assert len(digests) == 1
