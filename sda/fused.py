@@ -75,45 +75,58 @@ static int sda_max_threads(void) { return 1; }
    them, so when another process takes a core it can take a hundred times
    longer (measured: two trainings on two cores, 16 and 1427 steps/s,
    against about 700 each on one thread each).  So each op node keeps a
-   moving average of its step time on one thread and on several, runs the
-   faster way, and now and then tries the other way: after 64 steps, then
-   after twice as many each time the other way is still slower (up to
-   8192).  The first steps, which start the threads, are not counted. */
+   moving average of its step time the way it runs, and now and then times
+   eight steps the other way (the last six count: the first ones wake the
+   threads up).  It switches when the other way was 20 %% faster; if not,
+   the next trial comes twice as late (64 steps, then up to 8192).  A run
+   that gets 25 %% slower than the other way's last trial tries it at once.
+   The first steps, which start the threads, are not counted. */
 typedef struct {
-    double avg[2];          /* moving average step time: one thread, several */
+    double avg[2];          /* step time: one thread, several */
+    double trial_sum;
     long calls, next_try, interval;
-    int threaded;           /* the way currently preferred */
+    int threaded;           /* the way steps run, but for trials */
+    int trial_left;         /* steps left in the current trial */
 } sda_pace;
 
-#define SDA_PACE_INIT {{0, 0}, 0, 16, 64, 1}
+#define SDA_PACE_INIT {{0, 0}, 0, 0, 64, 64, 1, 0}
+#define SDA_TRIAL 8
+#define SDA_TRIAL_SKIP 2
 
 static int sda_threads(sda_pace *p, npy_intp work)
 {
     const int nmax = work < (1 << 18) ? 1 : sda_max_threads();
     if (nmax <= 1) return 1;
-    ++p->calls;
-    return (p->calls == p->next_try ? !p->threaded : p->threaded) ? nmax : 1;
+    if (++p->calls > 8 && p->trial_left == 0 && p->calls >= p->next_try) {
+        p->trial_left = SDA_TRIAL;
+        p->trial_sum = 0;
+    }
+    return (p->trial_left > 0 ? !p->threaded : p->threaded) ? nmax : 1;
 }
 
 static void sda_paced(sda_pace *p, npy_intp work, int nt, double seconds)
 {
-    const int way = nt > 1, tried = way != p->threaded;
+    const int way = nt > 1;
     if (work < (1 << 18) || sda_max_threads() <= 1 || p->calls <= 8) return;
-    if (p->avg[way] == 0) p->avg[way] = seconds;
-    else p->avg[way] += (tried ? 0.5 : 1.0 / 32) * (seconds - p->avg[way]);
-    if (tried) {
-        if (p->avg[way] < 0.8 * p->avg[!way]) {
-            p->threaded = way;
-            p->interval = 64;
-        } else if (p->interval < 8192) {
-            p->interval *= 2;
+    if (p->trial_left > 0) {
+        if (SDA_TRIAL - p->trial_left >= SDA_TRIAL_SKIP) p->trial_sum += seconds;
+        if (--p->trial_left == 0) {
+            p->avg[way] = p->trial_sum / (SDA_TRIAL - SDA_TRIAL_SKIP);
+            if (p->avg[way] < 0.8 * p->avg[!way]) {
+                p->threaded = way;
+                p->interval = 64;
+            } else if (p->interval < 8192) {
+                p->interval *= 2;
+            }
+            p->next_try = p->calls + p->interval;
         }
-        p->next_try = p->calls + p->interval;
-    } else if (p->avg[!way] > 0 && p->avg[way] > 1.25 * p->avg[!way]) {
-        p->threaded = !way;      /* the preferred way has become slower */
-        p->interval = 64;
-        p->next_try = p->calls + p->interval;
+        return;
     }
+    if (p->avg[way] == 0) p->avg[way] = seconds;
+    else p->avg[way] += (seconds - p->avg[way]) / 32;
+    if (p->avg[!way] > 0 && p->avg[way] > 1.25 * p->avg[!way]
+            && p->next_try > p->calls + 1)
+        p->next_try = p->calls + 1;
 }
 
 /* Partial sums over rows are kept per chunk of rows, not per thread, so
