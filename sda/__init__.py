@@ -14,8 +14,8 @@ The classes and names of the Theano deep learning tutorial (``dA.py``,
     cost = pretrain_fns[0](index=0, corruption=0.1, lr=0.001)
 """
 
-from .backend import (MODES, SlowBackendWarning, blas_ldflags, get_mode,
-                      set_mode)
+from .backend import (MODES, SlowBackendWarning, blas_ldflags, compile_mode,
+                      get_mode, set_mode)
 from .da import dA
 from .data import load_data, load_mnist, shared_dataset
 from .errors import DataFileError, SdAError
@@ -28,5 +28,5 @@ __version__ = "0.1.0"
 
 __all__ = ["dA", "HiddenLayer", "LogisticRegression", "SdA", "RandomStreams",
            "load_data", "load_mnist", "shared_dataset", "save_model", "load_model", "DataFileError",
-           "SdAError", "get_mode", "set_mode", "blas_ldflags", "MODES",
+           "SdAError", "get_mode", "set_mode", "compile_mode", "blas_ldflags", "MODES",
            "SlowBackendWarning", "__version__"]

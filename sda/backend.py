@@ -32,8 +32,8 @@ import warnings
 
 import pytensor
 
-__all__ = ["get_mode", "set_mode", "blas_ldflags", "SlowBackendWarning",
-           "MODES"]
+__all__ = ["get_mode", "set_mode", "compile_mode", "blas_ldflags",
+           "SlowBackendWarning", "MODES"]
 
 #: The modes the library is tested with.  ``FAST_COMPILE`` is left out on
 #: purpose: it skips the stabilising rewrites.  ``JAX`` (the route to a GPU)
@@ -134,6 +134,26 @@ def set_mode(mode):
 def resolve_mode(mode):
     """``mode`` itself, or the current default when it is None."""
     return get_mode() if mode is None else mode
+
+
+def compile_mode(mode=None):
+    """The mode the library's builders compile with.
+
+    ``mode`` (default: the current one), and, when it runs C code, with
+    sda's vectorised sigmoid and softplus (:mod:`sda.elementwise`) in place
+    of PyTensor's element-at-a-time loops.  Pass the result to your own
+    ``pytensor.function`` calls to get them there too.  The PyTensor flag
+    ``optimizer_excluding=sda_vectorised`` leaves them out (PyTensor
+    itself applies that flag to none of its predefined modes).
+    """
+    from pytensor.compile.mode import get_mode as pytensor_mode
+    from .elementwise import TAG
+
+    mode = resolve_mode(mode)
+    if (not runs_c_code(mode)
+            or TAG in pytensor.config.optimizer_excluding.split(":")):
+        return mode
+    return pytensor_mode(mode).including(TAG)
 
 
 def runs_c_code(mode=None):

@@ -19,7 +19,7 @@ import pytensor.tensor as pt
 
 from . import _checks
 from . import fused as fused_steps
-from .backend import resolve_mode, runs_c_code
+from .backend import compile_mode, runs_c_code
 from .cache import LayerInputCache, cache_fits
 from .da import as_random_streams, dA
 from .init import floatX
@@ -215,7 +215,8 @@ class SdA:
             ``set_value``).
         mode : str or pytensor Mode, optional
             Compilation mode; the library default (:func:`sda.get_mode`)
-            when None.
+            when None.  On the C backend the functions get sda's
+            vectorised sigmoid and softplus (:func:`sda.compile_mode`).
         fused : bool, optional
             Compute each step of a cross-entropy dA on single examples with
             one fused C op (:class:`sda.fused.DenoisingSGDStep`) instead of
@@ -238,7 +239,7 @@ class SdA:
             cache_inputs = cache_fits(
                 n, self.hidden_layers_sizes[:-1],
                 np.dtype(pytensor.config.floatX).itemsize)
-        mode = resolve_mode(mode)
+        mode = compile_mode(mode)
         fused = self._use_fused(fused, batch_size, mode)
         cache = (LayerInputCache(self.sigmoid_layers, train_set_x, mode=mode)
                  if cache_inputs and self.n_layers > 1 else None)
@@ -343,6 +344,7 @@ class SdA:
             Minibatch size of the training step.
         learning_rate : float
         mode : str or pytensor Mode, optional
+            As for :meth:`pretraining_functions`.
         fused : bool, optional
             Do each training step with one fused C op
             (:class:`sda.fused.MLPSGDStep`) instead of the symbolic gradient
@@ -367,7 +369,7 @@ class SdA:
             _checks.labels(f"{name}_set_y", y, self.n_outs, sizes[name])
         (train_x, train_y), (valid_x, valid_y), (test_x, test_y) = datasets
         batch_size = _checks.batch_size(batch_size, sizes["train"])
-        mode = resolve_mode(mode)
+        mode = compile_mode(mode)
         fused = self._use_fused(fused, batch_size, mode)
         index = pt.lscalar("index")
         learning_rate = floatX(learning_rate)
