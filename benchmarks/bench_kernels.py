@@ -13,7 +13,9 @@ Prints, as medians of repeats on this machine (float32, the tutorial's
    indexing against sda's element-wise form, compiled on the C VM (why the
    NLL is written out);
 4. at minibatch 128, the element-wise reconstruction cost of the first
-   layer against one of its five GEMMs (what limits that step).
+   layer and a layer's sigmoid, with PyTensor's C loops against
+   ``sda.elementwise``'s vectorised ones, and one of the step's five GEMMs
+   for scale (why the builders compile with ``sda.compile_mode``).
 
     python benchmarks/bench_kernels.py
 """
@@ -91,18 +93,24 @@ def main():
     row("NLL + gradient, 1 example, 10 classes",
         *(median_us(lambda f=f: f(av, yv)) for f in fns))
 
-    # 4. element-wise cost vs one GEMM of the minibatch-128 step
+    # 4. element-wise cost and sigmoid at minibatch 128, and one GEMM
     xa = pt.matrix("x")
     pre = pt.matrix("a")
     cost = pt.sum(pt.softplus(pre) - xa * pre)
-    elementwise = pytensor.function([xa, pre], cost)
     xv = rng.random((128, 784)).astype("float32")
     av = rng.normal(scale=3, size=(128, 784)).astype("float32")
+    hv = rng.normal(scale=3, size=(128, 1000)).astype("float32")
+    fast = sda.compile_mode("CVM")
+    row("minibatch 128: softplus cost, 128 x 784", *(
+        median_us(lambda f=pytensor.function([xa, pre], cost, mode=m):
+                  f(xv, av)) for m in ("CVM", fast)))
+    row("minibatch 128: sigmoid, 128 x 1000", *(
+        median_us(lambda f=pytensor.function([pre], pt.sigmoid(pre), mode=m):
+                  f(hv)) for m in ("CVM", fast)))
     B = pytensor.shared(rng.random((784, 1000)).astype("float32"))
     one_gemm = pytensor.function([xa], pt.dot(xa, B))
-    print(f"| minibatch 128: softplus cost (element-wise) vs one GEMM | "
-          f"{median_us(lambda: elementwise(xv, av)):.1f} | "
-          f"{median_us(lambda: one_gemm(xv)):.1f} | (a step has 5 GEMMs) |")
+    print(f"\none of the minibatch-128 step's five GEMMs (128 x 784 x 1000): "
+          f"{median_us(lambda: one_gemm(xv)):.1f} µs")
     print(f"\nmode {sda.get_mode()}, BLAS "
           f"{'scipy-openblas32' if 'scipy_openblas' in sda.blas_ldflags() else sda.blas_ldflags() or 'none'}")
     return 0

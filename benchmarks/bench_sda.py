@@ -20,6 +20,9 @@ Configurations:
 * ``sda-numba``       ``SDA_MODE=NUMBA`` (PyTensor 3's own default backend)
 * ``sda-cvm-noblas``  the C backend with ``blas__ldflags=`` (a plain PyTensor
                       install: its BLAS detection fails)
+* ``sda-pt-sigmoid``  sda on the C backend with PyTensor's own element-wise
+                      sigmoid and softplus (``optimizer_excluding=
+                      sda_vectorised``), to measure :mod:`sda.elementwise`
 * references from ``--refs`` (default ``../shared/bench`` beside the
   checkout), run with ``--ref-python`` (an interpreter with torch):
   ``torch``, ``pt-ref-openblas`` (the tutorial written plainly in PyTensor,
@@ -139,6 +142,7 @@ def configurations(refs, ref_python):
         "sda": (worker, {}, ""),
         "sda-numba": (worker, {"SDA_MODE": "NUMBA"}, ""),
         "sda-cvm-noblas": (worker, {"SDA_MODE": "CVM"}, "blas__ldflags="),
+        "sda-pt-sigmoid": (worker, {}, "optimizer_excluding=sda_vectorised"),
     }
     if refs and (refs / "pytensor_ref.py").exists():
         py = ref_python or sys.executable
@@ -317,7 +321,7 @@ def report_from_json(dump, args):
         summary = summarise(samples, args.max_other)
         labels = list(dict.fromkeys(k[0] for k in samples))
         baselines = [b for b in ("torch", "pt-ref-openblas", "sda-numba",
-                                 "sda-cvm-noblas") if b in labels]
+                                 "sda-cvm-noblas", "sda-pt-sigmoid") if b in labels]
         lim = run_["limits"]
         lines += [f"### {dtype} (GEMM {lim['gflops']:.1f} GFLOP/s, GEMV "
                   f"{lim['gbytes']:.1f} GB/s)", "",
@@ -360,7 +364,7 @@ def main(argv=None):
     if args.configs:
         plan = {k: plan[k] for k in args.configs.split(",") if k in plan}
     baselines = [b for b in ("torch", "pt-ref-openblas", "sda-numba",
-                             "sda-cvm-noblas") if b in plan]
+                             "sda-cvm-noblas", "sda-pt-sigmoid") if b in plan]
     t0 = time.perf_counter()
     report, dump = [], {}
     log = open(os.devnull, "w") if not os.environ.get("BENCH_LOG") else \

@@ -84,7 +84,8 @@ class Bench:
             fn = self.pytensor.function(
                 [idx := self.pytensor.tensor.lscalar("i")], m.errors,
                 givens={m.x: self.X[idx * batch:(idx + 1) * batch],
-                        m.y: self.Y[idx * batch:(idx + 1) * batch]})
+                        m.y: self.Y[idx * batch:(idx + 1) * batch]},
+                mode=self.sda.compile_mode())
         else:
             raise ValueError(f"unknown step {step!r}")
         fn(0)
