@@ -252,12 +252,12 @@ static void sda_gather_%(tag)s(PyArrayObject *a, T_%(tag)s *out)
 }
 """
 
-_MATH = {"float32": ("npy_float32", "expf", "log1pf", "logf"),
-         "float64": ("npy_float64", "exp", "log1p", "log")}
+_MATH = {"float32": ("npy_float32", "expf", "log1pf"),
+         "float64": ("npy_float64", "exp", "log1p")}
 
 
 def _support_code(dtype):
-    ctype, exp, log1p, _ = _MATH[dtype]
+    ctype, exp, log1p = _MATH[dtype]
     return _SUPPORT % dict(tag=dtype, ctype=ctype, exp=exp, log1p=log1p)
 
 
