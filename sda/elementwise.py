@@ -41,12 +41,12 @@ import hashlib
 from math import factorial
 
 import numpy as np
-from pytensor.scalar.math import Sigmoid, Softplus
 import pytensor.tensor as pt
 from pytensor.compile.mode import optdb
 from pytensor.graph.basic import Apply
 from pytensor.graph.rewriting.basic import dfs_rewriter, node_rewriter
 from pytensor.link.c.op import COp
+from pytensor.scalar.math import Sigmoid, Softplus
 from pytensor.tensor.elemwise import Elemwise
 
 __all__ = ["VectorisedUnary", "sigmoid", "softplus", "TAG"]
@@ -189,15 +189,17 @@ def _np_sigmoid(a):
 
 
 class VectorisedUnary(COp):
-    """Element-wise ``sigmoid`` or ``softplus`` of a float32/float64 tensor.
+    r"""Element-wise ``sigmoid`` or ``softplus`` of a float32/float64 tensor.
 
     Parameters
     ----------
     fn : {'sigmoid', 'softplus'}
 
     The C code is the op's purpose; ``perform`` (NumPy) is its reference.
-    The op has no gradient: it replaces PyTensor's own ops in compiled
-    graphs, after the gradients were built from those.
+    The rewrite puts the op into compiled graphs after their gradients were
+    built from PyTensor's own ops; its own gradient,
+    :math:`s'(a) = s(a)(1 - s(a))` and :math:`\mathrm{softplus}'(a) = s(a)`,
+    is there for graphs built with it directly.
     """
 
     __props__ = ("fn",)
@@ -218,6 +220,12 @@ class VectorisedUnary(COp):
         (a,) = inputs
         out = _np_sigmoid(a) if self.fn == "sigmoid" else np.logaddexp(0, a)
         output_storage[0][0] = np.asarray(out, dtype=a.dtype)
+
+    def pullback(self, inputs, outputs, cotangents):
+        (a,), (out,), (g,) = inputs, outputs, cotangents
+        if self.fn == "sigmoid":
+            return [g * out * (1 - out)]
+        return [g * VectorisedUnary("sigmoid")(a)]
 
     def infer_shape(self, fgraph, node, shapes):
         return shapes

@@ -143,6 +143,13 @@ def test_gradients_through_them_are_unchanged(floatX):
         np.testing.assert_allclose(g, w, rtol=rtol)
 
 
+@pytest.mark.parametrize("fn", ["sigmoid", "softplus"])
+def test_their_own_gradient_matches_finite_differences(fn, float64):
+    a = np.random.default_rng(2).normal(scale=4, size=(3, 4))
+    pytensor.gradient.verify_grad(VectorisedUnary(fn), [a], mode=CVM,
+                                  rng=np.random.default_rng(0))
+
+
 def test_bad_arguments():
     with pytest.raises(ValueError, match="fn must be one of .* got 'tanh'"):
         VectorisedUnary("tanh")
