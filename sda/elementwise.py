@@ -57,6 +57,8 @@ TAG = "sda_vectorised"
 FUNCTIONS = ("sigmoid", "softplus")
 
 _SUPPORT = r"""
+#ifndef SDA_ELEMENTWISE_%(tag)s
+#define SDA_ELEMENTWISE_%(tag)s
 #define T_%(tag)s %(ctype)s
 #define U_%(tag)s %(utype)s
 
@@ -95,19 +97,35 @@ static inline T_%(tag)s sda_log1p_unit_%(tag)s(T_%(tag)s y)
     return k * %(ln2_hi)s + (2 * s * (%(log_poly)s) + (k * %(ln2_lo)s + lost));
 }
 
-static inline T_%(tag)s sda_vsigmoid_%(tag)s(T_%(tag)s a)
+/* e^-|a|, from which both functions follow */
+static inline T_%(tag)s sda_exp_minus_abs_%(tag)s(T_%(tag)s a)
 {
     const T_%(tag)s minus_a = -a;
-    const T_%(tag)s e = sda_exp_neg_%(tag)s(a < 0 ? a : minus_a);
+    return sda_exp_neg_%(tag)s(a < 0 ? a : minus_a);
+}
+
+/* s(a), given e = e^-|a| */
+static inline T_%(tag)s sda_sigmoid_from_%(tag)s(T_%(tag)s a, T_%(tag)s e)
+{
     const T_%(tag)s s = 1 / (1 + e), es = e * s;
     return a < 0 ? es : s;
 }
 
+/* softplus(a), given e = e^-|a| */
+static inline T_%(tag)s sda_softplus_from_%(tag)s(T_%(tag)s a, T_%(tag)s e)
+{
+    const T_%(tag)s zero = 0;
+    return (a > 0 ? a : zero) + sda_log1p_unit_%(tag)s(e);
+}
+
+static inline T_%(tag)s sda_vsigmoid_%(tag)s(T_%(tag)s a)
+{
+    return sda_sigmoid_from_%(tag)s(a, sda_exp_minus_abs_%(tag)s(a));
+}
+
 static inline T_%(tag)s sda_vsoftplus_%(tag)s(T_%(tag)s a)
 {
-    const T_%(tag)s minus_a = -a, zero = 0;
-    const T_%(tag)s e = sda_exp_neg_%(tag)s(a < 0 ? a : minus_a);
-    return (a > 0 ? a : zero) + sda_log1p_unit_%(tag)s(e);
+    return sda_softplus_from_%(tag)s(a, sda_exp_minus_abs_%(tag)s(a));
 }
 
 /* Not inlined into the op's code, so that the compiler sees nothing but
@@ -127,6 +145,7 @@ sda_vsoftplus_loop_%(tag)s(npy_intp n, const T_%(tag)s *__restrict__ a,
     #pragma omp simd
     for (npy_intp i = 0; i < n; ++i) out[i] = sda_vsoftplus_%(tag)s(a[i]);
 }
+#endif
 """
 
 
@@ -144,7 +163,7 @@ def _support_code(dtype):
     # ln 2 = hi + lo with hi short enough that n * hi is exact for every n
     # the range reduction meets (|n| < 2^8, resp. 2^11).
     return _SUPPORT % dict(
-        tag=dtype, ctype="float" if single else "double",
+        tag=dtype, ctype="npy_float32" if single else "npy_float64",
         utype="npy_uint32" if single else "npy_uint64",
         xmin="-87.33f" if single else "-708.39",
         log2e=f"1.4426950408889634{suffix}",
@@ -183,9 +202,22 @@ _CODE = r"""
 """
 
 
-def _np_sigmoid(a):
+def support_code():
+    """The C functions of both dtypes, for other ops to call (``sda.fused``):
+    ``sda_vsigmoid_<dtype>``, ``sda_vsoftplus_<dtype>``, ``sda_exp_neg_<dtype>``
+    and the ``_from`` forms that share one ``sda_exp_minus_abs_<dtype>``."""
+    return _support_code("float32") + _support_code("float64")
+
+
+def numpy_sigmoid(a):
+    """:math:`s(a)` in NumPy, from :math:`e^{-|a|}` (the ops' reference)."""
     e = np.exp(-np.abs(a))
     return np.where(a >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def numpy_softplus(a):
+    r""":math:`\log(1 + e^a)` in NumPy (the ops' reference)."""
+    return np.logaddexp(0, a)
 
 
 class VectorisedUnary(COp):
@@ -218,20 +250,20 @@ class VectorisedUnary(COp):
 
     def perform(self, node, inputs, output_storage):
         (a,) = inputs
-        out = _np_sigmoid(a) if self.fn == "sigmoid" else np.logaddexp(0, a)
+        out = numpy_sigmoid(a) if self.fn == "sigmoid" else numpy_softplus(a)
         output_storage[0][0] = np.asarray(out, dtype=a.dtype)
 
     def pullback(self, inputs, outputs, cotangents):
         (a,), (out,), (g,) = inputs, outputs, cotangents
         if self.fn == "sigmoid":
             return [g * out * (1 - out)]
-        return [g * VectorisedUnary("sigmoid")(a)]
+        return [g * sigmoid(a)]
 
     def infer_shape(self, fgraph, node, shapes):
         return shapes
 
     def c_support_code(self, **kwargs):
-        return _support_code("float32") + _support_code("float64")
+        return support_code()
 
     def c_compile_args(self, **kwargs):
         # -fopenmp for `omp simd` alone (no threads are started); without
@@ -246,8 +278,7 @@ class VectorisedUnary(COp):
                                      "float64": "NPY_FLOAT64"}[dtype])
 
     def c_code_cache_version(self):
-        text = (_SUPPORT + _CODE + _support_code("float32")
-                + _support_code("float64")).encode()
+        text = (_CODE + support_code()).encode()
         return (1, int(hashlib.sha1(text).hexdigest()[:12], 16))
 
 

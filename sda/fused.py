@@ -32,18 +32,12 @@ from pytensor.compile.mode import optdb
 from pytensor.graph.rewriting.basic import dfs_rewriter, node_rewriter
 from pytensor.link.c.op import COp
 
+from . import elementwise
+from .elementwise import numpy_sigmoid as _sigmoid
+from .elementwise import numpy_softplus as _softplus
+
 __all__ = ["DenoisingSGDStep", "MLPSGDStep", "denoising_sgd_step",
            "mlp_sgd_step"]
-
-
-# -- NumPy reference ----------------------------------------------------------
-
-def _sigmoid(a):
-    return 0.5 * (1.0 + np.tanh(0.5 * a))
-
-
-def _softplus(a):
-    return np.logaddexp(0.0, a)
 
 
 # -- C ------------------------------------------------------------------------
@@ -136,21 +130,6 @@ static void sda_paced(sda_pace *p, npy_intp work, int nt, double seconds)
 
 #endif
 #define T_%(tag)s %(ctype)s
-
-static inline T_%(tag)s sda_sigmoid_%(tag)s(T_%(tag)s a)
-{
-    if (a >= 0) return 1 / (1 + %(exp)s(-a));
-    T_%(tag)s e = %(exp)s(a);
-    return e / (1 + e);
-}
-
-/* softplus(a), and s(a) in *z, from one exponential */
-static inline T_%(tag)s sda_softplus_sigmoid_%(tag)s(T_%(tag)s a, T_%(tag)s *z)
-{
-    const T_%(tag)s e = %(exp)s(a > 0 ? -a : a);
-    *z = a >= 0 ? 1 / (1 + e) : e / (1 + e);
-    return (a > 0 ? a : 0) + %(log1p)s(e);
-}
 
 /* The inner loops live in small functions that are not inlined: with
    only their restrict-qualified arguments in view the compiler vectorises
@@ -252,13 +231,8 @@ static void sda_gather_%(tag)s(PyArrayObject *a, T_%(tag)s *out)
 }
 """
 
-_MATH = {"float32": ("npy_float32", "expf", "log1pf"),
-         "float64": ("npy_float64", "exp", "log1p")}
-
-
 def _support_code(dtype):
-    ctype, exp, log1p = _MATH[dtype]
-    return _SUPPORT % dict(tag=dtype, ctype=ctype, exp=exp, log1p=log1p)
+    return _SUPPORT % dict(tag=dtype, ctype=f"npy_{dtype}")
 
 
 def _check_code(var, ndim, dims, fail, what):
@@ -321,7 +295,10 @@ class _FusedStep(COp):
                             if self.inplace else {})
 
     def c_support_code(self, **kwargs):
-        return _support_code("float32") + _support_code("float64")
+        # sigmoid, softplus and exp from sda.elementwise, as its own string
+        # so that a module holding both kinds of op gets it once
+        return [elementwise.support_code(),
+                _support_code("float32") + _support_code("float64")]
 
     def c_support_code_apply(self, node, name):
         return f"static sda_pace sda_pace_{name} = SDA_PACE_INIT;"
@@ -331,11 +308,12 @@ class _FusedStep(COp):
 
     def c_compile_args(self, **kwargs):
         # threads, and vectorised `omp simd` loops (reductions included)
-        # without -ffast-math
-        return ["-fopenmp"]
+        # without -ffast-math; selects as blends (see sda.elementwise)
+        return ["-fopenmp", "-fno-trapping-math"]
 
     def c_code_cache_version(self):
-        text = "".join((_SUPPORT, *self._sources)).encode()
+        text = "".join((elementwise.support_code(), _SUPPORT,
+                        *self._sources)).encode()
         return (1, int(hashlib.sha1(text).hexdigest()[:12], 16))
 
     @staticmethod
@@ -401,7 +379,7 @@ _DA_CODE = r"""
         for (j = j0; j < j1; ++j) {
             T_%(tag)s a = bh[j];
             for (u = 0; u < SDA_CHUNKS; ++u) a += acc[u * n + j];
-            y[j] = sda_sigmoid_%(tag)s(a);
+            y[j] = sda_vsigmoid_%(tag)s(a);
         }
         #pragma omp barrier
 
@@ -417,9 +395,10 @@ _DA_CODE = r"""
                 npy_intp r, nr = i1 - i < 4 ? i1 - i : 4;
                 sda_dot_rows_%(tag)s(W, i, nr, n, y, s);
                 for (r = 0; r < nr; ++r) {
-                    T_%(tag)s a = s[r] + bv[i + r], z;
-                    cost += sda_softplus_sigmoid_%(tag)s(a, &z) - x[i + r] * a;
-                    da[i + r] = z - x[i + r];
+                    const T_%(tag)s a = s[r] + bv[i + r];
+                    const T_%(tag)s e = sda_exp_minus_abs_%(tag)s(a);
+                    cost += sda_softplus_from_%(tag)s(a, e) - x[i + r] * a;
+                    da[i + r] = sda_sigmoid_from_%(tag)s(a, e) - x[i + r];
                 }
                 sda_axpy_rows_%(tag)s(W + i * n, nr, n, da + i, mine, rows + i);
             }
@@ -618,7 +597,7 @@ _MLP_CODE = r"""
             for (j = j0; j < j1; ++j) {
                 T_%(tag)s a = b[j];
                 for (int u = 0; u < SDA_CHUNKS; ++u) a += acc[u * widest + j];
-                h[k + 1][j] = k < L ? sda_sigmoid_%(tag)s(a) : a;
+                h[k + 1][j] = k < L ? sda_vsigmoid_%(tag)s(a) : a;
             }
             #pragma omp barrier
         }
@@ -630,7 +609,7 @@ _MLP_CODE = r"""
             T_%(tag)s mx = a[0];
             double sum = 0;
             for (j = 1; j < K; ++j) if (a[j] > mx) mx = a[j];
-            for (j = 0; j < K; ++j) { d[j] = %(exp)s(a[j] - mx); sum += d[j]; }
+            for (j = 0; j < K; ++j) { d[j] = sda_exp_neg_%(tag)s(a[j] - mx); sum += d[j]; }
             for (j = 0; j < K; ++j) d[j] = (T_%(tag)s)(d[j] / sum);
             d[label] -= 1;
             cost = log(sum) + mx - a[label];
@@ -755,7 +734,7 @@ class MLPSGDStep(_FusedStep):
                           for i, o in zip(params, new))
         return _MLP_CODE % dict(
             name=name, n_hidden=self.n_hidden, x=x, y=y, lr=lr, cost=cost, fail=fail,
-            tag=dtype, exp=_MATH[dtype][1],
+            tag=dtype,
             label_ctype=("npy_int32" if node.inputs[1].dtype == "int32"
                          else "npy_int64"),
             W_in=", ".join(params[0::2]), b_in=", ".join(params[1::2]),
