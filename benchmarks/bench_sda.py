@@ -133,6 +133,11 @@ def limit(step, batch, dtype, limits, cached_inputs=False):
     return 1.0 / max(t_compute, t_memory)
 
 
+#: The configurations sda is compared with, one ratio column each.
+BASELINES = ("torch", "pt-ref-openblas", "sda-numba", "sda-cvm-noblas",
+             "sda-pt-sigmoid")
+
+
 # -- workers -----------------------------------------------------------------
 
 def configurations(refs, ref_python):
@@ -320,8 +325,7 @@ def report_from_json(dump, args):
             samples[(label, step, int(batch))] = [tuple(v) for v in values]
         summary = summarise(samples, args.max_other)
         labels = list(dict.fromkeys(k[0] for k in samples))
-        baselines = [b for b in ("torch", "pt-ref-openblas", "sda-numba",
-                                 "sda-cvm-noblas", "sda-pt-sigmoid") if b in labels]
+        baselines = [b for b in BASELINES if b in labels]
         lim = run_["limits"]
         lines += [f"### {dtype} (GEMM {lim['gflops']:.1f} GFLOP/s, GEMV "
                   f"{lim['gbytes']:.1f} GB/s)", "",
@@ -363,8 +367,7 @@ def main(argv=None):
     plan = configurations(Path(args.refs), args.ref_python)
     if args.configs:
         plan = {k: plan[k] for k in args.configs.split(",") if k in plan}
-    baselines = [b for b in ("torch", "pt-ref-openblas", "sda-numba",
-                             "sda-cvm-noblas", "sda-pt-sigmoid") if b in plan]
+    baselines = [b for b in BASELINES if b in plan]
     t0 = time.perf_counter()
     report, dump = [], {}
     log = open(os.devnull, "w") if not os.environ.get("BENCH_LOG") else \
