@@ -1,6 +1,10 @@
 """The fused single-example SGD steps: the same updates as the symbolic
 gradients, in place, in C, chosen by default where they help."""
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
@@ -192,9 +196,6 @@ def test_fused_ops_refuse_bad_shapes_and_labels(float64):
 def test_fused_steps_give_the_same_result_on_any_number_of_threads():
     # the steps go back to one thread when another process takes a core,
     # so the partial sums must not depend on the number of threads
-    import os
-    import subprocess
-    import sys
     code = ("import hashlib, sys; sys.path.insert(0, 'tests'); "
             "from test_fused import train; "
             "c, p, bp, v = train(True, (700, 400), 200); "
