@@ -39,9 +39,9 @@ def batch_size(value, n_examples):
     return b
 
 
-def width(name, data, expected):
-    """Check that a shared matrix ``data`` has ``expected`` columns."""
-    shape = np.shape(data.get_value(borrow=True))
+def width(name, values, expected):
+    """Check that the array ``values`` is a matrix of ``expected`` columns."""
+    shape = np.shape(values)
     if len(shape) != 2 or shape[1] != expected:
         raise ValueError(f"{name} must be a matrix with {expected} columns "
                          f"(one row per example), got shape {shape}")
@@ -59,9 +59,8 @@ def symbolic_width(name, variable, expected):
                          f"matrix with {known}")
 
 
-def finite(name, data):
-    """Check that a shared dataset holds no NaN or infinite value."""
-    values = data.get_value(borrow=True)
+def finite(name, values):
+    """Check that a dataset's array holds no NaN or infinite value."""
     bad = ~np.isfinite(values)
     if bad.any():
         row = int(np.argwhere(bad)[0][0])
@@ -70,9 +69,9 @@ def finite(name, data):
     return values
 
 
-def unit_interval(name, data):
-    """Check that a shared dataset lies in [0, 1] (cross-entropy targets)."""
-    values = finite(name, data)
+def unit_interval(name, values):
+    """Check that a dataset's array lies in [0, 1] (cross-entropy targets)."""
+    finite(name, values)
     if values.size and (values.min() < 0 or values.max() > 1):
         raise ValueError(
             f"{name} must lie in [0, 1] for the cross-entropy reconstruction "
@@ -80,12 +79,18 @@ def unit_interval(name, data):
             f"it, or train a dA with loss='squared_error'")
 
 
-def labels(name, data, n_classes, n_examples):
-    """Check shared labels: one per example, integers in [0, n_classes)."""
-    values = data.get_value(borrow=True)
+def labels(name, values, n_classes, n_examples):
+    """Check labels: one per example, class numbers in [0, n_classes).
+
+    Any integer dtype is accepted, and floats holding whole numbers (the
+    tutorial stores its labels as floatX for the GPU).
+    """
     if values.ndim != 1 or len(values) != n_examples:
         raise ValueError(f"{name} must hold one label per example "
                          f"({n_examples}), got shape {values.shape}")
+    if values.dtype.kind not in "iuf":
+        raise ValueError(f"{name} must hold integer class numbers, got "
+                         f"dtype {values.dtype}")
     if values.size and (values.min() < 0 or values.max() >= n_classes
                         or (values.dtype.kind == "f"
                             and (values != np.round(values)).any())):

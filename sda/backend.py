@@ -86,10 +86,13 @@ def blas_ldflags():
 
 
 def _user_set(name):
-    """True if PYTENSOR_FLAGS or .pytensorrc gives a value for ``name``."""
+    """True if the user chose ``name``: in PYTENSOR_FLAGS or .pytensorrc, or
+    in code (``pytensor.config.<name> = ...``) before sda was imported."""
     param = pytensor.config._config_var_dict[name]
     if hasattr(param, "val"):  # read already: the flag was consumed then
-        return not param.is_default
+        # a value set in code leaves ``is_default`` alone; it shows as a
+        # value other than the default
+        return not param.is_default or param.val != param.default
     try:
         pytensor.config.fetch_val_for_key(name)
     except KeyError:
@@ -104,8 +107,9 @@ def get_mode():
     calls both use it.  At import sda makes it ``CVM`` when a BLAS is linked
     and ``NUMBA`` when not (the C backend without BLAS is ten times slower
     than Numba, with BLAS three times faster), unless the user chose:
-    ``SDA_MODE`` in the environment, or ``mode`` in ``PYTENSOR_FLAGS`` or
-    ``.pytensorrc``.
+    ``SDA_MODE`` in the environment, ``mode`` in ``PYTENSOR_FLAGS`` or
+    ``.pytensorrc``, or ``pytensor.config.mode`` set in code before
+    ``import sda``.
     """
     return str(pytensor.config.mode)
 
@@ -116,6 +120,13 @@ def set_mode(mode):
     One of :data:`MODES` (case-insensitive); any other PyTensor mode name is
     accepted too, for experiments, except ``FAST_COMPILE``, which skips the
     rewrites that make training graphs fast and keep them stable.
+
+    This sets ``pytensor.config.mode``, a process-wide setting, so it
+    changes the mode of the user's own ``pytensor.function`` calls too.
+    ``import sda`` does the same once, with ``CVM`` (or ``NUMBA`` when no
+    BLAS is linked), but only when the mode is PyTensor's untouched default:
+    a mode chosen in ``PYTENSOR_FLAGS``, ``.pytensorrc``, or in code before
+    the import is kept.
     """
     if not isinstance(mode, str):
         raise ValueError(f"mode must be a mode name such as "

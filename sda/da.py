@@ -16,6 +16,7 @@ import pytensor
 import pytensor.tensor as pt
 
 from . import _checks
+from .inference import CHUNK_ROWS, CompiledFunctions
 from .init import floatX, glorot_uniform, zeros
 from .random import RandomStreams, as_numpy_rng, draw_seed
 from .updates import sgd
@@ -110,6 +111,11 @@ class dA:
             _checks.symbolic_width("input", input, self.n_visible)
         self.x = input
         self.params = [self.W, self.b, self.b_prime]
+        self._compiled = CompiledFunctions(self.W.type.dtype, self.n_visible)
+
+    def __repr__(self):
+        return (f"dA(n_visible={self.n_visible}, n_hidden={self.n_hidden}, "
+                f"loss={self.loss!r}, floatX={self.W.type.dtype!r})")
 
     def get_corrupted_input(self, input, corruption_level):
         r"""Masking noise: keep each entry with probability ``1 - corruption_level``.
@@ -197,3 +203,30 @@ class dA:
         y = self.get_hidden_values(tilde_x)
         cost = self.reconstruction_cost(x, y)
         return cost, sgd(cost, self.params, learning_rate)
+
+    # -- applying the trained dA to arrays ---------------------------------
+
+    def encode(self, X, *, chunk_rows=CHUNK_ROWS):
+        """The code :math:`y = s(x W + b)` of each row of the array ``X``.
+
+        ``X`` may have any float dtype: it is cast to the dA's dtype
+        ``chunk_rows`` rows at a time.  The function is compiled at the first
+        call (in the current default mode) and kept.
+
+        Returns
+        -------
+        array of shape (n_examples, n_hidden), in the dA's dtype
+        """
+        return self._compiled.apply("encode", self.get_hidden_values, X,
+                                    chunk_rows)
+
+    def reconstruct(self, X, *, chunk_rows=CHUNK_ROWS):
+        """The reconstruction :math:`z` of each row of ``X``, uncorrupted.
+
+        Returns
+        -------
+        array of shape (n_examples, n_visible), in the dA's dtype
+        """
+        return self._compiled.apply(
+            "reconstruct", lambda x: self.get_reconstructed_input(
+                self.get_hidden_values(x)), X, chunk_rows)

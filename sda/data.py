@@ -2,7 +2,8 @@
 
 Three sources are understood:
 
-* the MNIST copy that ships in the repository's ``data/mnist/`` (the default);
+* the MNIST copy that ships with the package (the default; ``data/mnist/``
+  in the repository, ``sda/_data/mnist/`` once installed);
 * any folder with the four IDX files of an MNIST-format data set, gzipped or
   not (``train-images-idx3-ubyte[.gz]``, ``train-labels-idx1-ubyte[.gz]``,
   ``t10k-images-idx3-ubyte[.gz]``, ``t10k-labels-idx1-ubyte[.gz]``);
@@ -28,11 +29,22 @@ import pytensor
 from .errors import DataFileError
 
 __all__ = ["load_data", "load_mnist", "read_idx", "load_pickle",
-           "shared_dataset", "split_mnist", "DEFAULT_DATASET", "MNIST_SHA256",
-           "PIXEL_SCALE", "N_VALID"]
+           "shared_dataset", "as_shared", "as_datasets", "split_mnist",
+           "DEFAULT_DATASET", "MNIST_SHA256", "PIXEL_SCALE", "N_VALID"]
+
+
+
+def _embedded_mnist():
+    """Where the shipped MNIST is: in the package once installed from a wheel
+    (setup.py maps the repository's ``data/`` to ``sda/_data/``), beside it
+    in a checkout or an editable install."""
+    here = Path(__file__).resolve().parent
+    installed = here / "_data" / "mnist"
+    return installed if installed.is_dir() else here.parent / "data" / "mnist"
+
 
 #: The MNIST copy shipped with the library (see data/mnist/README.md).
-DEFAULT_DATASET = Path(__file__).resolve().parent.parent / "data" / "mnist"
+DEFAULT_DATASET = _embedded_mnist()
 
 #: Published SHA-256 of the *decompressed* MNIST files.
 MNIST_SHA256 = {
@@ -270,7 +282,105 @@ def shared_dataset(data_xy, borrow=True):
     return shared_x, shared_y
 
 
-def load_data(dataset=None, verify=True):
+def _evaluate(name, expression):
+    """The value of a symbolic expression of shared variables and constants."""
+    from pytensor.compile.mode import Mode
+    from pytensor.graph.basic import Constant
+    from pytensor.graph.traversal import graph_inputs
+
+    free = [v for v in graph_inputs([expression])
+            if not isinstance(v, (Constant, pytensor.compile.SharedVariable))]
+    if free:
+        names = ", ".join(str(v) for v in free)
+        raise ValueError(f"{name} is a symbolic expression of free inputs "
+                         f"({names}); give a shared variable, an array, or "
+                         f"an expression of shared variables only")
+    # a one-off evaluation (a cast, a slice): not worth a C or Numba compile
+    quick = Mode(linker="py", optimizer="fast_compile")
+    return pytensor.function([], expression, mode=quick)()
+
+
+def as_shared(name, data, dtype=None, *, labels=False):
+    """A dataset in the form the compiled functions index: a shared variable.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for error messages (``"train_set_x"``).
+    data : shared variable, symbolic expression or array-like
+        A shared variable is used as it is.  A symbolic expression of shared
+        variables (the tutorial's labels, ``T.cast(shared_y, 'int32')``) is
+        evaluated once, so later changes to the variables under it are not
+        seen.  Anything NumPy makes an array of (arrays, lists, a pandas
+        frame) is converted once and shared without a further copy.
+    dtype : str, optional
+        The inputs' dtype, the model's floatX (default: ``config.floatX``).
+        A shared variable of another dtype is refused: converting it would
+        copy it on every use.
+    labels : bool
+        ``data`` holds class labels: integers of any dtype (stored as int32
+        when they fit) or floats holding whole numbers.
+
+    Returns
+    -------
+    shared variable
+    """
+    dtype = str(dtype or pytensor.config.floatX)
+    if isinstance(data, pytensor.compile.SharedVariable):
+        kind = data.type.dtype
+        if not labels and kind != dtype:
+            raise ValueError(f"{name} is a shared variable of {kind}, the "
+                             f"model computes in {dtype}: store it as "
+                             f"{dtype}, or pass the array and sda converts it")
+        return data
+    if isinstance(data, pytensor.graph.basic.Variable):
+        data = _evaluate(name, data)
+    try:
+        values = np.asarray(data)
+    except Exception as e:  # ragged lists and the like
+        raise ValueError(f"{name} cannot be read as an array ({e})") from None
+    if values.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must be numeric, got an array of "
+                         f"{values.dtype}"
+                         + (f" ({type(data).__name__})"
+                            if values.dtype == object else ""))
+    if labels:
+        if values.dtype.kind in "iu" and values.size and (
+                values.min() >= np.iinfo(np.int32).min
+                and values.max() <= np.iinfo(np.int32).max):
+            values = values.astype(np.int32, copy=False)
+    else:
+        values = values.astype(dtype, copy=False)
+    return pytensor.shared(values, name=name, borrow=True)
+
+
+def as_datasets(datasets, dtype=None):
+    """``[(train_x, train_y), (valid_x, valid_y), (test_x, test_y)]`` as
+    shared variables, each part converted by :func:`as_shared`."""
+    parts = ("train", "valid", "test")
+    try:
+        pairs = [tuple(pair) for pair in datasets]
+    except TypeError:
+        pairs = None
+    if pairs is None or len(pairs) != 3 or any(len(p) != 2 for p in pairs):
+        raise ValueError("datasets must be three (x, y) pairs, [(train_x, "
+                         "train_y), (valid_x, valid_y), (test_x, test_y)], "
+                         f"got {_describe(datasets, pairs)}")
+    return [(as_shared(f"{part}_set_x", x, dtype),
+             as_shared(f"{part}_set_y", y, dtype, labels=True))
+            for part, (x, y) in zip(parts, pairs)]
+
+
+def _describe(datasets, pairs):
+    """What was passed as ``datasets``, without printing its arrays."""
+    kind = type(datasets).__name__
+    if pairs is None:
+        return f"a {kind}"
+    lengths = ", ".join(str(len(p)) for p in pairs)
+    return f"a {kind} of {len(pairs)} items, of lengths {lengths}"
+
+
+def load_data(dataset=None, verify=True, *, shared=True):
     """Load MNIST (or an MNIST-format data set) as the tutorial's shared variables.
 
     Parameters
@@ -281,11 +391,14 @@ def load_data(dataset=None, verify=True):
     verify : bool
         Check IDX files against the published MNIST checksums (turn off for
         other MNIST-format data sets).
+    shared : bool
+        Return shared variables, as the tutorial does; ``False`` gives the
+        same NumPy arrays, which every sda function takes as well.
 
     Returns
     -------
     [(train_set_x, train_set_y), (valid_set_x, valid_set_y), (test_set_x, test_set_y)]
-        Shared variables; x in floatX, y int32.
+        Shared variables (or arrays); x in floatX, y int32.
 
     Raises
     ------
@@ -304,4 +417,4 @@ def load_data(dataset=None, verify=True):
     else:
         raise DataFileError(path, "is neither a folder of IDX files nor a "
                             ".pkl.gz pickle")
-    return [shared_dataset(s) for s in sets]
+    return [shared_dataset(s) for s in sets] if shared else sets

@@ -80,6 +80,15 @@ class HiddenLayer:
         self.output = self.get_output(input)
         self.params = [self.W, self.b]
 
+    def __repr__(self):
+        f = self.activation
+        # PyTensor's element-wise functions are Elemwise objects: their
+        # scalar op holds the name
+        name = str(getattr(f, "scalar_op", None) or
+                   getattr(f, "__name__", repr(f)))
+        return (f"HiddenLayer(n_in={self.n_in}, n_out={self.n_out}, "
+                f"activation={name}, floatX={self.W.type.dtype!r})")
+
     def get_output(self, input):
         """:math:`s(x W + b)` for another symbolic input, with these parameters."""
         lin_output = pt.dot(input, self.W) + self.b
@@ -126,6 +135,10 @@ class LogisticRegression:
         self.p_y_given_x = pt.special.softmax(self.logits, axis=-1)
         self.y_pred = pt.argmax(self.p_y_given_x, axis=1)
         self.params = [self.W, self.b]
+
+    def __repr__(self):
+        return (f"LogisticRegression(n_in={self.n_in}, n_out={self.n_out}, "
+                f"floatX={self.W.type.dtype!r})")
 
     def negative_log_likelihood(self, y):
         r"""Mean negative log-likelihood of the labels ``y`` over the minibatch.

@@ -11,6 +11,7 @@ dA is built on the very shared variables ``W`` and ``b`` of the hidden layer,
 so pretraining writes into the MLP.
 """
 
+import functools
 import operator
 
 import numpy as np
@@ -22,6 +23,8 @@ from . import fused as fused_steps
 from .backend import compile_mode, runs_c_code
 from .cache import LayerInputCache, cache_fits
 from .da import as_random_streams, dA
+from .data import as_datasets, as_shared
+from .inference import CHUNK_ROWS, CompiledFunctions
 from .init import floatX
 from .layers import HiddenLayer, LogisticRegression
 from .random import as_numpy_rng
@@ -81,6 +84,16 @@ def evaluation_batch_size(n_examples, batch_size, at_least=1000):
         if n_examples % size == 0:
             return size
     return n_examples
+
+
+def _in_model_dtype(build):
+    """Run a builder with floatX set to the model's dtype, so that a model
+    built in float32 compiles float32 functions whatever floatX is now."""
+    @functools.wraps(build)
+    def wrapper(self, *args, **kwargs):
+        with pytensor.config.change_flags(floatX=self.x.dtype):
+            return build(self, *args, **kwargs)
+    return wrapper
 
 
 def _trusting(compiled):
@@ -190,19 +203,96 @@ class SdA:
         self.errors = self.logLayer.errors(self.y)
         # steps taken by each layer's pretraining: what cached inputs track
         self._versions = [0] * self.n_layers
+        self._compiled = CompiledFunctions(self.x.dtype, self.n_ins)
+
+    def __repr__(self):
+        return (f"SdA(n_ins={self.n_ins}, hidden_layers_sizes="
+                f"{list(self.hidden_layers_sizes)}, n_outs={self.n_outs}, "
+                f"corruption_levels={list(self.corruption_levels)}, "
+                f"floatX={self.x.dtype!r})")
+
+    # -- applying the trained network to arrays ------------------------------
+
+    def encode(self, X, layer=-1, *, chunk_rows=CHUNK_ROWS):
+        """The output of hidden layer ``layer`` for each row of the array ``X``.
+
+        Like the other methods of this section, it takes ``X`` of shape
+        ``(n_examples, n_ins)`` in any float (or integer) dtype, casts it to
+        the model's dtype ``chunk_rows`` rows at a time, and compiles its
+        function at the first call (in the current default mode), keeping it
+        for the next.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_examples, n_ins)
+        layer : int
+            Which hidden layer, counted from 0; negative values count from
+            the top (-1, the default, is the representation the logistic
+            layer sees).
+
+        Returns
+        -------
+        array of shape (n_examples, hidden_layers_sizes[layer])
+        """
+        if (isinstance(layer, bool) or not isinstance(layer, (int, np.integer))
+                or not -self.n_layers <= layer < self.n_layers):
+            raise ValueError(f"layer must be an integer in [{-self.n_layers}"
+                             f", {self.n_layers}), got {layer!r}")
+        k = int(layer) % self.n_layers
+        return self._compiled.apply(("encode", k),
+                                    lambda x: self._propagate(x, k + 1), X,
+                                    chunk_rows)
+
+    def predict_proba(self, X, *, chunk_rows=CHUNK_ROWS):
+        r"""Class probabilities :math:`P(Y = i \mid x)` of each row of ``X``.
+
+        Returns
+        -------
+        array of shape (n_examples, n_outs); each row sums to 1
+        """
+        return self._compiled.apply("predict_proba", lambda x: (
+            pt.special.softmax(self._logits(x), axis=-1)), X, chunk_rows)
+
+    def predict(self, X, *, chunk_rows=CHUNK_ROWS):
+        """The most probable class of each row of ``X`` (int64)."""
+        return self._compiled.apply("predict", lambda x: pt.argmax(
+            self._logits(x), axis=1), X, chunk_rows)
+
+    def reconstruct(self, X, *, chunk_rows=CHUNK_ROWS):
+        """Each row of ``X`` encoded up through every dA and decoded back down.
+
+        Layer ``k``'s code is decoded by its dA's decoder into layer
+        ``k - 1``'s space, down to the input space (no corruption).
+
+        Returns
+        -------
+        array of shape (n_examples, n_ins)
+        """
+        def build(x):
+            h = self._propagate(x, self.n_layers)
+            for auto in reversed(self.dA_layers):
+                h = auto.get_reconstructed_input(h)
+            return h
+        return self._compiled.apply("reconstruct", build, X, chunk_rows)
+
+    def _logits(self, x):
+        return self.logLayer.get_logits(self._propagate(x, self.n_layers))
 
     # -- compiled functions -------------------------------------------------
 
+    @_in_model_dtype
     def pretraining_functions(self, train_set_x, batch_size, *,
                               cache_inputs=None, mode=None, fused=None):
         """One compiled SGD step per dA layer, on minibatches of ``train_set_x``.
 
         Parameters
         ----------
-        train_set_x : shared variable
+        train_set_x : shared variable or array
             The training inputs, ``(n_examples, n_ins)``; they stay in the
             shared variable and each call slices minibatch ``index`` out of
-            it (``givens``), as in the tutorial.
+            it (``givens``), as in the tutorial.  An array (any float dtype)
+            or a symbolic expression is put into one first
+            (:func:`sda.data.as_shared`).
         batch_size : int
             Between 1 and the number of examples.
         cache_inputs : bool, optional
@@ -232,9 +322,11 @@ class SdA:
             function behind it, for inspection; it trusts its inputs (0-d
             arrays of int64 and floatX), which ``fn`` prepares.
         """
-        n = _checks.width("train_set_x", train_set_x, self.n_ins)
+        train_set_x = as_shared("train_set_x", train_set_x, self.x.dtype)
+        values = train_set_x.get_value(borrow=True)
+        n = _checks.width("train_set_x", values, self.n_ins)
         batch_size = _checks.batch_size(batch_size, n)
-        _checks.unit_interval("train_set_x", train_set_x)
+        _checks.unit_interval("train_set_x", values)
         if cache_inputs is None:
             cache_inputs = cache_fits(
                 n, self.hidden_layers_sizes[:-1],
@@ -332,6 +424,7 @@ class SdA:
         pretrain.function = compiled
         return pretrain
 
+    @_in_model_dtype
     def build_finetune_functions(self, datasets, batch_size, learning_rate,
                                  *, mode=None, fused=None):
         """Compiled fine-tuning step and scoring functions.
@@ -339,7 +432,10 @@ class SdA:
         Parameters
         ----------
         datasets : [(train_x, train_y), (valid_x, valid_y), (test_x, test_y)]
-            Shared variables as :func:`sda.load_data` returns them.
+            Shared variables as :func:`sda.load_data` returns them, or
+            arrays, or the tutorial's cast labels
+            (:func:`sda.data.as_datasets`).  Labels may have any integer
+            dtype.
         batch_size : int
             Minibatch size of the training step.
         learning_rate : float
@@ -362,11 +458,14 @@ class SdA:
             together cover the whole set, so ``numpy.mean`` of it is the
             set's error rate.
         """
+        datasets = as_datasets(datasets, self.x.dtype)
         sizes = {}
         for name, (x, y) in zip(("train", "valid", "test"), datasets):
-            sizes[name] = _checks.width(f"{name}_set_x", x, self.n_ins)
-            _checks.finite(f"{name}_set_x", x)
-            _checks.labels(f"{name}_set_y", y, self.n_outs, sizes[name])
+            x_values = x.get_value(borrow=True)
+            sizes[name] = _checks.width(f"{name}_set_x", x_values, self.n_ins)
+            _checks.finite(f"{name}_set_x", x_values)
+            _checks.labels(f"{name}_set_y", y.get_value(borrow=True),
+                           self.n_outs, sizes[name])
         (train_x, train_y), (valid_x, valid_y), (test_x, test_y) = datasets
         batch_size = _checks.batch_size(batch_size, sizes["train"])
         mode = compile_mode(mode)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import _checks
+from .data import as_datasets, as_shared
 from .errors import SdAError
 
 __all__ = ["History", "pretrain", "finetune", "run_epochs",
@@ -90,6 +91,20 @@ def _report(progress, **event):
         progress(event)
 
 
+def _compiling(progress, what):
+    """``progress.compiling(what)``, or nothing if it has no such method."""
+    hook = getattr(progress, "compiling", None)
+    return contextlib.nullcontext() if hook is None else hook(what)
+
+
+def _minibatches(progress, start, stop, desc):
+    """``range(start, stop)``, wrapped by ``progress.minibatches`` if any."""
+    indices = range(start, stop)
+    hook = getattr(progress, "minibatches", None)
+    return indices if hook is None else hook(indices, total=stop,
+                                             initial=start, desc=desc)
+
+
 def run_epochs(step, n_batches, epochs, *, phase="train", layer=None,
                progress=None):
     """Call ``step(index)`` on every minibatch, ``epochs`` times.
@@ -101,7 +116,8 @@ def run_epochs(step, n_batches, epochs, *, phase="train", layer=None,
     costs, t0 = [], time.perf_counter()
     batch_costs = np.empty(n_batches)
     for epoch in range(epochs):
-        for index in range(n_batches):
+        for index in _minibatches(progress, 0, n_batches,
+                                  f"{phase} epoch {epoch + 1}/{epochs}"):
             batch_costs[index] = step(index)
         costs.append(float(batch_costs.mean()))
         log.info("%s layer %s epoch %d: cost %.6f", phase, layer, epoch,
@@ -186,7 +202,12 @@ def pretrain(model, train_set_x, *, epochs=15, batch_size=1, learning_rate=0.001
 
     Each layer ``i`` is trained for ``epochs`` passes over ``train_set_x``
     with corruption ``corruption_levels[i]`` (the model's own levels by
-    default), after the layers below it.
+    default), after the layers below it.  ``train_set_x`` is a shared
+    variable or an array (of any float dtype, converted once to the model's
+    dtype: :func:`sda.data.as_shared`).
+
+    ``progress`` (e.g. :class:`sda.ProgressPrinter`) hears of the
+    compilation, of every minibatch and of every epoch (:mod:`sda.progress`).
 
     With a :class:`~sda.checkpoint.Checkpointer`, a checkpoint is written
     after every epoch, and Ctrl-C or SIGTERM writes one at the next
@@ -204,7 +225,9 @@ def pretrain(model, train_set_x, *, epochs=15, batch_size=1, learning_rate=0.001
     levels = [_checks.probability(f"corruption_levels[{i}]", c)
               for i, c in enumerate(levels)]
     history = History() if history is None else history
-    fns = model.pretraining_functions(train_set_x, batch_size, mode=mode)
+    train_set_x = as_shared("train_set_x", train_set_x, model.x.dtype)
+    with _compiling(progress, "pretraining functions"):
+        fns = model.pretraining_functions(train_set_x, batch_size, mode=mode)
     meta, arrays = resume if resume is not None else (None, None)
     at = _position(meta, "pretrain")
     if at is not None:
@@ -227,7 +250,9 @@ def pretrain(model, train_set_x, *, epochs=15, batch_size=1, learning_rate=0.001
                 batch_costs[:index0] = arrays["partial_costs"][:index0]
             t0 = time.perf_counter() - history.pretraining_times[k]
             for epoch in range(epoch0, epochs):
-                for index in range(index0, n_batches):
+                for index in _minibatches(
+                        progress, index0, n_batches,
+                        f"layer {k} epoch {epoch + 1}/{epochs}"):
                     cost = fn(index, corruption=level, lr=learning_rate)
                     if not math.isfinite(cost):
                         raise _diverged(
@@ -270,6 +295,9 @@ def finetune(model, datasets, *, epochs=1000, batch_size=1, learning_rate=0.1,
     epoch); the test error of each new best model is measured too.  The
     parameters of the best model are restored at the end.
 
+    ``datasets`` is ``[(train_x, train_y), (valid_x, valid_y), (test_x,
+    test_y)]``: shared variables, arrays or the tutorial's cast labels, as
+    :meth:`SdA.build_finetune_functions` takes them.  ``progress``,
     ``checkpointer`` and ``resume`` work as in :func:`pretrain`; a checkpoint
     is written after every epoch.
 
@@ -279,8 +307,10 @@ def finetune(model, datasets, *, epochs=1000, batch_size=1, learning_rate=0.1,
     """
     epochs = _check_epochs("training_epochs", epochs)
     history = History() if history is None else history
-    train_fn, valid_score, test_score = model.build_finetune_functions(
-        datasets, batch_size, learning_rate, mode=mode)
+    datasets = as_datasets(datasets, model.x.dtype)
+    with _compiling(progress, "fine-tuning functions"):
+        train_fn, valid_score, test_score = model.build_finetune_functions(
+            datasets, batch_size, learning_rate, mode=mode)
     n_train_batches = datasets[0][0].get_value(borrow=True).shape[0] \
         // batch_size
     patience = 10 * n_train_batches if patience is None else patience
@@ -314,7 +344,8 @@ def finetune(model, datasets, *, epochs=1000, batch_size=1, learning_rate=0.1,
     with _stop_signals(checkpointer is not None) as flag:
         while epoch < epochs and not done:
             epoch += 1
-            for index in range(index0, n_train_batches):
+            for index in _minibatches(progress, index0, n_train_batches,
+                                      f"fine-tuning epoch {epoch}"):
                 cost = train_fn(index)
                 if not math.isfinite(cost):
                     raise _diverged(float(cost), f"fine-tuning epoch {epoch}, "

@@ -75,3 +75,12 @@ def test_a_users_choices_are_kept_and_the_slow_one_is_named():
     assert fallback.stdout.split()[0] == "NUMBA"  # faster than C sans BLAS
     env_mode = run_python(code, SDA_MODE="numba")
     assert env_mode.stdout.split()[0] == "NUMBA"
+
+
+def test_a_mode_set_in_code_before_import_is_kept():
+    code = ("import pytensor; pytensor.config.mode = {!r}; import sda; "
+            "print(sda.get_mode(), pytensor.config.mode)")
+    for mode in ("NUMBA", "CVM", "FAST_RUN"):
+        assert run_python(code.format(mode)).stdout.split() == [mode, mode]
+    untouched = run_python("import sda; print(sda.get_mode())")
+    assert untouched.stdout.split() == ["CVM"]
