@@ -1,10 +1,21 @@
-"""Progress lines for training runs: elapsed time and an estimate of what is left.
+"""Progress of training runs: compile notices, minibatch bars and epoch lines.
 
-:func:`sda.train.pretrain` and :func:`sda.train.finetune` report each epoch to
-a ``progress`` callable; :class:`ProgressPrinter` is the one the example
+:func:`sda.train.pretrain`, :func:`sda.train.finetune` and
+:func:`sda.train.run_epochs` report to an optional ``progress`` object:
+
+* ``progress(event)`` after every epoch, with a dict (``phase``, ``layer``,
+  ``epoch``, ``epochs``, ``cost``, ``elapsed``, and in fine-tuning the
+  validation and test errors); any callable will do;
+* ``progress.compiling(what)``, if it has that method: a context manager
+  around the compilation of the training functions;
+* ``progress.minibatches(iterable, total, initial, desc)``, if it has that
+  method: wraps the minibatch indices of one epoch (for a progress bar).
+
+:class:`ProgressPrinter` implements all three and is what the example
 scripts use.  Pass ``progress=None`` (the default) for silence.
 """
 
+import contextlib
 import sys
 import time
 
@@ -12,7 +23,11 @@ __all__ = ["ProgressPrinter", "format_seconds"]
 
 
 def format_seconds(seconds):
-    """``75.3`` -> ``'1m15s'``; ``4000`` -> ``'1h07m'``."""
+    """``75.3`` -> ``'1m15s'``; ``4000`` -> ``'1h07m'``.
+
+    >>> format_seconds(75.3), format_seconds(4000)
+    ('1m15s', '1h07m')
+    """
     seconds = max(0.0, float(seconds))
     if seconds < 60:
         return f"{seconds:.1f}s"
@@ -23,33 +38,69 @@ def format_seconds(seconds):
     return f"{hours}h{m:02d}m"
 
 
+def _is_terminal(stream):
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # no such method, or closed
+        return False
+
+
 class ProgressPrinter:
-    """Print one line per epoch: cost, errors, elapsed time and time left.
+    """Print compile notices, a bar within each epoch, and one line per epoch.
 
     Parameters
     ----------
     n_layers : int
         Number of pretraining layers (for the estimate across layers).
     stream : file, default sys.stdout
+        Where the notices and epoch lines go.
+    bar : bool, optional
+        Show a progress bar (minibatches done, rate, time left) during each
+        epoch, on ``sys.stderr``.  By default only when both ``stream`` and
+        ``sys.stderr`` are terminals, so logs and pipes get plain lines.
+        The bar is `tqdm <https://tqdm.github.io>`_, which costs well under
+        a microsecond per minibatch; ``TQDM_DISABLE=1`` turns it off too.
     """
 
-    def __init__(self, n_layers=1, stream=None):
+    def __init__(self, n_layers=1, stream=None, bar=None):
         self.n_layers = n_layers
         self.stream = sys.stdout if stream is None else stream
+        self.bar = (_is_terminal(self.stream) and _is_terminal(sys.stderr)
+                    if bar is None else bool(bar))
         self.start = time.perf_counter()
+
+    def _print(self, text, end="\n"):
+        print(text, end=end, file=self.stream, flush=True)
+
+    @contextlib.contextmanager
+    def compiling(self, what):
+        """Say that ``what`` is being compiled, then how long it took."""
+        self._print(f"... compiling the {what} (up to a minute the first "
+                    f"time; PyTensor caches the C code)")
+        t0 = time.perf_counter()
+        yield
+        self._print(f"... compiled in {format_seconds(time.perf_counter() - t0)}")
+
+    def minibatches(self, iterable, total, initial=0, desc=""):
+        """``iterable`` itself, or wrapped in a progress bar."""
+        if not self.bar:
+            return iterable
+        from tqdm import tqdm
+        return tqdm(iterable, total=total, initial=initial, desc=desc,
+                    unit="mb", leave=False, dynamic_ncols=True,
+                    file=sys.stderr)
 
     def __call__(self, event):
         epoch, epochs = event["epoch"] + 1, event["epochs"]
         per_epoch = event["elapsed"] / epoch
+        left = per_epoch * (epochs - epoch)
         if event["phase"] == "pretrain":
             layer = event["layer"]
-            left = per_epoch * (epochs - epoch)
             # layers above cost about as much as this one (an estimate)
             left += per_epoch * epochs * (self.n_layers - layer - 1)
             text = (f"Pre-training layer {layer}, epoch {epoch}/{epochs}, "
                     f"cost {event['cost']:.6f}")
-        else:
-            left = per_epoch * (epochs - epoch)
+        elif event["phase"] == "finetune":
             text = f"Fine-tuning epoch {epoch}, cost {event['cost']:.6f}"
             if event.get("validation_error") is not None:
                 text += (f", validation error "
@@ -60,6 +111,9 @@ class ProgressPrinter:
             patience_epochs = event["patience"] / max(1, event["iteration"]) \
                 * epoch
             left = min(left, per_epoch * max(0.0, patience_epochs - epoch))
+        else:
+            text = (f"{event['phase']} epoch {epoch}/{epochs}, "
+                    f"cost {event['cost']:.6f}")
         total = time.perf_counter() - self.start
-        print(f"{text} [{format_seconds(total)} elapsed, "
-              f"~{format_seconds(left)} left]", file=self.stream, flush=True)
+        self._print(f"{text} [{format_seconds(total)} elapsed, "
+                    f"~{format_seconds(left)} left]")
