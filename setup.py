@@ -16,7 +16,13 @@ setup(
     long_description=(here / "README.md").read_text(),
     long_description_content_type="text/markdown",
     license="BSD-3-Clause",
-    packages=find_packages(include=["sda", "sda.*"]),
+    # The MNIST copy lives at the top of the repository (data/mnist, with its
+    # licence notice); installed, it becomes package data of sda._data, where
+    # sda.data looks for it first.
+    packages=find_packages(include=["sda", "sda.*"]) + ["sda._data"],
+    package_dir={"sda._data": "data"},
+    package_data={"sda._data": ["mnist/*.gz", "mnist/README.md"]},
+    include_package_data=False,
     python_requires=">=3.11",
     install_requires=[
         # the range the test suite runs against; 3.x changed the RNG API and
@@ -32,6 +38,8 @@ setup(
         # pictures: filter mosaics (Pillow) and learning curves (Matplotlib)
         "pillow",
         "matplotlib",
+        # the minibatch progress bar of the training loops (terminals only)
+        "tqdm>=4.60",
     ],
     extras_require={"test": ["pytest>=8"]},
     classifiers=[

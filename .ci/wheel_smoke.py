@@ -1,0 +1,25 @@
+"""Smoke check of an installed wheel, run from a folder outside the checkout.
+
+The embedded MNIST must load from the installed package, and one step of
+each training function must run.
+"""
+
+import math
+from pathlib import Path
+
+import sda
+
+here = Path(sda.__file__).resolve().parent
+assert "site-packages" in here.parts, f"sda imported from {here}, not a wheel"
+datasets = sda.load_data()
+assert sda.data.DEFAULT_DATASET.is_relative_to(here), sda.data.DEFAULT_DATASET
+train_x = datasets[0][0]
+model = sda.SdA(numpy_rng=1, n_ins=784, hidden_layers_sizes=[20], n_outs=10,
+                corruption_levels=[0.1])
+cost = model.pretraining_functions(train_x, batch_size=20)[0](0)
+train_fn, valid_score, _ = model.build_finetune_functions(datasets, 20, 0.1)
+nll = train_fn(0)
+assert math.isfinite(cost) and math.isfinite(nll), (cost, nll)
+print(f"wheel smoke check passed: sda {sda.__version__} from {here}, "
+      f"pretraining cost {float(cost):.3f}, fine-tuning NLL {float(nll):.3f}, "
+      f"{len(model.predict(datasets[2][0].get_value()[:100]))} predictions")
