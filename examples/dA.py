@@ -7,10 +7,9 @@ the first 100 filters of each are written to ``output_folder`` as
 ``filters_corruption_0.png`` and ``filters_corruption_30.png``.
 
     python examples/dA.py                      # the tutorial's settings
-    python examples/dA.py --training-epochs 1  # a quick look
+    python examples/dA.py --quick              # about a minute
 """
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -20,13 +19,28 @@ import pytensor
 import pytensor.tensor as pt
 
 import sda
+from sda import cli
+from sda.progress import ProgressPrinter
 from sda.train import run_epochs
 from sda.viz import save_filters
+
+#: --quick: six epochs already give the strokes and blobs of the tutorial's
+#: pictures (the cost has fallen most of the way by then)
+QUICK = {"training_epochs": 6}
+
+
+class _EpochLines(ProgressPrinter):
+    """The tutorial's line per epoch, with ProgressPrinter's bar and notices."""
+
+    def __call__(self, event):
+        self._print(f"Training epoch {event['epoch']}, cost "
+                    f"{event['cost']:.6f} ({event['elapsed']:.1f}s)")
 
 
 def test_dA(learning_rate=0.1, training_epochs=15, dataset=None,
             batch_size=20, output_folder="dA_plots", *, seed=123, n_hidden=500,
-            corruption_levels=(0.0, 0.3), quiet=False, mode=None):
+            corruption_levels=(0.0, 0.3), quiet=False, mode=None,
+            progress_bar=None):
     """Train one dA per corruption level; return their costs and times.
 
     Returns
@@ -39,6 +53,7 @@ def test_dA(learning_rate=0.1, training_epochs=15, dataset=None,
     train_set_x = datasets[0][0]
     n_train_batches = train_set_x.get_value(borrow=True).shape[0] // batch_size
     output_folder = Path(output_folder)
+    progress = None if quiet else _EpochLines(bar=progress_bar)
     index = pt.lscalar("index")
     x = pt.matrix("x")
     results = {}
@@ -49,54 +64,64 @@ def test_dA(learning_rate=0.1, training_epochs=15, dataset=None,
         cost, updates = da.get_cost_updates(corruption_level=level,
                                             learning_rate=learning_rate)
         train_da = pytensor.function(
-            [index], cost, updates=updates, mode=sda.backend.resolve_mode(
-                mode),
+            [index], cost, updates=updates, mode=sda.compile_mode(mode),
             givens={x: train_set_x[index * batch_size:
                                    (index + 1) * batch_size]})
         start = time.perf_counter()
-
-        def show(event):
-            say(f"Training epoch {event['epoch']}, cost {event['cost']:.6f}"
-                f" ({event['elapsed']:.1f}s)")
         costs = run_epochs(train_da, n_train_batches, training_epochs,
-                           phase="dA", progress=show)
+                           phase="dA", progress=progress)
         seconds = time.perf_counter() - start
         percent = int(round(100 * level))
         say(f"The {percent}% corruption code ran for {seconds / 60.0:.2f}m",
             file=sys.stderr)
         path = save_filters(da.W.get_value(borrow=True),
                             output_folder / f"filters_corruption_{percent}.png")
+        say(f"Filters written to {path.resolve()}")
         results[level] = {"costs": costs, "seconds": seconds,
                           "filters": path}
     return results
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--learning-rate", type=float, default=0.1)
-    ap.add_argument("--training-epochs", type=int, default=15)
-    ap.add_argument("--dataset", default=None,
-                    help="folder of MNIST IDX files or mnist.pkl.gz "
-                         "(default: the MNIST shipped in data/mnist)")
-    ap.add_argument("--batch-size", type=int, default=20)
-    ap.add_argument("--output-folder", default="dA_plots")
-    ap.add_argument("--n-hidden", type=int, default=500)
-    ap.add_argument("--seed", type=int, default=123)
-    ap.add_argument("--floatX", choices=("float32", "float64"),
-                    default=None, help="default: PyTensor's floatX")
-    ap.add_argument("--mode", default=None, help=f"compilation mode, one "
-                    f"of {', '.join(sda.MODES)} (default {sda.get_mode()})")
-    ap.add_argument("--quiet", action="store_true")
-    a = ap.parse_args(argv)
-    if a.floatX:
-        pytensor.config.floatX = a.floatX
-    if a.mode:
-        sda.set_mode(a.mode)
+def build_parser():
+    ap = cli.ArgumentParser(prog=Path(__file__).name,
+                            description=__doc__.splitlines()[0],
+                            parents=[cli.common_parser("dA_plots")])
+    ap.add_argument("--learning-rate", type=cli.positive_float, default=0.1,
+                    help="SGD learning rate")
+    ap.add_argument("--training-epochs", type=cli.non_negative_int,
+                    default=15, help="epochs per corruption level")
+    ap.add_argument("--batch-size", type=cli.positive_int, default=20,
+                    help="minibatch size")
+    ap.add_argument("--n-hidden", type=cli.positive_int, default=500,
+                    help="hidden units")
+    ap.add_argument("--corruption-levels", type=cli.probability_list,
+                    default=[0.0, 0.3], help="one dA is trained per level")
+    ap.add_argument("--seed", type=cli.non_negative_int, default=123,
+                    help="seed of numpy.random.RandomState")
+    ap.add_argument("--quick", action="store_true",
+                    help="about a minute: " + ", ".join(
+                        f"{k.replace('_', '-')} {v}"
+                        for k, v in QUICK.items()))
+    return ap
+
+
+def _main(args):
+    ap = build_parser()
+    if "--quick" in args:  # the preset's values, unless given explicitly
+        ap.set_defaults(**QUICK)
+    a = ap.parse_args(args)
+    cli.apply_common(a)
     test_dA(learning_rate=a.learning_rate, training_epochs=a.training_epochs,
             dataset=a.dataset, batch_size=a.batch_size,
             output_folder=a.output_folder, seed=a.seed, n_hidden=a.n_hidden,
-            quiet=a.quiet)
+            corruption_levels=a.corruption_levels, quiet=a.quiet,
+            progress_bar=False if a.no_progress_bar else None)
     return 0
+
+
+def main(argv=None):
+    """The command line; returns the exit status."""
+    return cli.run(_main, argv)
 
 
 if __name__ == "__main__":

@@ -154,7 +154,7 @@ def test_SdA_script_resumes_after_ctrl_c(tiny_mnist, tmp_path, monkeypatch,
     assert module.main(args + ["--output-folder", str(tmp_path / "a")]) == 0
 
     class CtrlC:  # presses Ctrl-C after the first pretraining epoch
-        def __init__(self, n_layers):
+        def __init__(self, n_layers, **options):
             pass
 
         def __call__(self, event):

@@ -1,0 +1,143 @@
+"""Command lines of the example scripts: typed flags, one-line errors.
+
+Every flag is parsed by a type that checks it (a positive integer, a
+probability, a comma-separated list of them, an existing path), so a wrong
+value stops the script before any work with one line that names the flag,
+and exit status 2, as ``argparse`` does for a usage error.  Mistakes found
+later (a data file that is corrupt, a checkpoint that does not fit) end
+with one ``error:`` line and status 1; ``--debug`` shows the traceback.
+
+>>> parser = ArgumentParser(prog="demo")
+>>> _ = parser.add_argument("--batch-size", type=positive_int, default=20,
+...                         help="minibatch size")
+>>> parser.parse_args(["--batch-size", "5"]).batch_size
+5
+"""
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+import pytensor
+
+from .backend import MODES, get_mode, set_mode
+from .errors import SdAError
+
+__all__ = ["ArgumentParser", "common_parser", "positive_int",
+           "non_negative_int", "positive_float", "probability", "int_list",
+           "probability_list", "existing_path", "apply_common", "run"]
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """``argparse.ArgumentParser`` with defaults in ``--help`` and errors on
+    one line (``prog: error: argument --flag: ...``), exit status 2."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class",
+                          argparse.ArgumentDefaultsHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _typed(description, convert, check):
+    """An argparse type: ``convert`` the text, then ``check`` the value."""
+    def parse(text):
+        try:
+            value = convert(text)
+        except ValueError:
+            value = None
+        if value is None or not check(value):
+            raise argparse.ArgumentTypeError(
+                f"must be {description}, got {text!r}")
+        return value
+    parse.__name__ = description  # argparse names the type in some errors
+    return parse
+
+
+positive_int = _typed("a positive integer", int, lambda v: v >= 1)
+non_negative_int = _typed("a non-negative integer", int, lambda v: v >= 0)
+positive_float = _typed("a positive number", float,
+                        lambda v: math.isfinite(v) and v > 0)
+probability = _typed("a number in [0, 1)", float, lambda v: 0 <= v < 1)
+
+
+def _list_of(item, description):
+    def convert(text):
+        values = []
+        for part in text.split(","):
+            try:
+                values.append(item(part.strip()))
+            except argparse.ArgumentTypeError:
+                return None
+        return values
+    return _typed(f"a comma-separated list of {description}", convert,
+                  lambda v: len(v) > 0)
+
+
+int_list = _list_of(positive_int, "positive integers")
+probability_list = _list_of(probability, "numbers in [0, 1)")
+existing_path = _typed("an existing file or folder", Path, Path.exists)
+
+
+def common_parser(output_folder):
+    """The flags every example shares, as an argparse parent."""
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument("--dataset", type=existing_path, default=None,
+                        help="folder of MNIST IDX files, or the tutorial's "
+                             "mnist.pkl.gz (default: the MNIST shipped "
+                             "with sda)")
+    parent.add_argument("--output-folder", type=Path, default=output_folder,
+                        help="where the results are written")
+    parent.add_argument("--floatX", choices=("float32", "float64"),
+                        default=None,
+                        help=f"float precision (default: PyTensor's, now "
+                             f"{pytensor.config.floatX})")
+    parent.add_argument("--mode", default=None, type=_mode,
+                        help=f"compilation mode, one of {', '.join(MODES)} "
+                             f"(default: {get_mode()})")
+    parent.add_argument("--quiet", action="store_true",
+                        help="print nothing but errors")
+    parent.add_argument("--no-progress-bar", action="store_true",
+                        help="no bar within epochs (it is shown only on a "
+                             "terminal anyway)")
+    parent.add_argument("--debug", action="store_true",
+                        help="show the traceback of an error")
+    return parent
+
+
+def _mode(text):
+    if text.upper() == "FAST_COMPILE":
+        raise argparse.ArgumentTypeError(
+            f"must be one of {', '.join(MODES)}, got {text!r}")
+    return text.upper()
+
+
+_mode.__name__ = "mode"
+
+
+def apply_common(args):
+    """Apply ``--floatX`` and ``--mode``: process-wide PyTensor settings."""
+    if args.floatX:
+        pytensor.config.floatX = args.floatX
+    if args.mode:
+        set_mode(args.mode)
+
+
+def run(main, argv=None):
+    """``main(argv)``, with a user's mistake reported as one line.
+
+    :class:`sda.SdAError` (bad data files, checkpoints, divergence) and
+    ``ValueError`` (a value the library refused) end with ``error: ...`` on
+    stderr and status 1, unless ``--debug`` is among the arguments.
+    """
+    args = sys.argv[1:] if argv is None else list(argv)
+    try:
+        return main(args)
+    except (SdAError, ValueError) as e:
+        if "--debug" in args:
+            raise
+        print(f"error: {e}", file=sys.stderr)
+        return 1
