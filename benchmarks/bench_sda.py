@@ -34,6 +34,7 @@ Examples::
     python benchmarks/bench_sda.py --steps pretrain0 --batches 1 \\
         --dtypes float32 --configs sda,sda-numba,sda-cvm-noblas
     python benchmarks/bench_sda.py --ref-python .bench-venv/bin/python
+    python benchmarks/bench_sda.py --quick --base ../sda-before   # A/B
 """
 
 import argparse
@@ -135,12 +136,12 @@ def limit(step, batch, dtype, limits, cached_inputs=False):
 
 #: The configurations sda is compared with, one ratio column each.
 BASELINES = ("torch", "pt-ref-openblas", "sda-numba", "sda-cvm-noblas",
-             "sda-pt-sigmoid")
+             "sda-pt-sigmoid", "sda-base")
 
 
 # -- workers -----------------------------------------------------------------
 
-def configurations(refs, ref_python):
+def configurations(refs, ref_python, base=None):
     """label -> (argv, extra environment, PYTENSOR_FLAGS beyond floatX)."""
     worker = [sys.executable, str(HERE / "sda_worker.py")]
     plan = {
@@ -149,6 +150,10 @@ def configurations(refs, ref_python):
         "sda-cvm-noblas": (worker, {"SDA_MODE": "CVM"}, "blas__ldflags="),
         "sda-pt-sigmoid": (worker, {}, "optimizer_excluding=sda_vectorised"),
     }
+    if base:  # another checkout of sda (e.g. a git worktree of the last
+        # release), timed by this worker: a before/after A/B in one run
+        plan["sda-base"] = (worker, {"SDA_ROOT": str(Path(base).resolve())},
+                            "")
     if refs and (refs / "pytensor_ref.py").exists():
         py = ref_python or sys.executable
         openblas = subprocess.run(
@@ -170,11 +175,12 @@ class Worker:
         env.pop("PYTENSOR_FLAGS", None)
         env.pop("SDA_MODE", None)
         env.update(env_extra)
+        root = env.pop("SDA_ROOT", str(ROOT))
         if flags is not None:
             env["PYTENSOR_FLAGS"] = ",".join(
                 f for f in (f"floatX={dtype}", flags) if f)
         env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+            p for p in (root, env.get("PYTHONPATH")) if p)
         self.label, self.error = label, None
         self.proc = subprocess.Popen(argv, env=env, text=True, stderr=log,
                                      stdin=subprocess.PIPE,
@@ -307,7 +313,7 @@ def describe(info):
     """The few settings that tell configurations apart, on one line."""
     if not isinstance(info, dict):
         return str(info)
-    keys = ("sda", "torch", "pytensor", "floatX", "mode", "config_mode",
+    keys = ("sda", "from", "torch", "pytensor", "floatX", "mode", "config_mode",
             "resolved_linker", "blas", "threads", "blas__ldflags")
     short = {k: info[k] for k in keys if info.get(k) not in (None, "")}
     if "blas__ldflags" in short:
@@ -344,6 +350,9 @@ def main(argv=None):
                     help="folder of the reference implementations")
     ap.add_argument("--ref-python", default=None,
                     help="interpreter for the references (one with torch)")
+    ap.add_argument("--base", metavar="DIR", default=None,
+                    help="also time the sda of another checkout (e.g. 'git "
+                         "worktree add ../base HEAD~3') as 'sda-base'")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--chunk-s", type=float, default=0.1)
     ap.add_argument("--warmup-s", type=float, default=0.06)
@@ -364,7 +373,7 @@ def main(argv=None):
         return 0
     if args.quick:
         args.rounds, args.dtypes, args.batches = 3, "float32", "1,20"
-    plan = configurations(Path(args.refs), args.ref_python)
+    plan = configurations(Path(args.refs), args.ref_python, args.base)
     if args.configs:
         plan = {k: plan[k] for k in args.configs.split(",") if k in plan}
     baselines = [b for b in BASELINES if b in plan]

@@ -94,7 +94,9 @@ class Bench:
 
     def info(self):
         pt = self.pytensor
-        return {"sda": self.sda.__version__, "pytensor": pt.__version__,
+        return {"sda": self.sda.__version__,
+                "from": str(Path(self.sda.__file__).parent.parent),
+                "pytensor": pt.__version__,
                 "floatX": pt.config.floatX, "mode": self.sda.get_mode(),
                 "blas": "scipy-openblas32" if "scipy_openblas" in
                 self.sda.blas_ldflags() else (self.sda.blas_ldflags()
@@ -186,5 +188,7 @@ def serve():
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    # the checkout the driver chose (PYTHONPATH), else the one beside us
+    sys.path.insert(0, os.environ.get("PYTHONPATH", "").split(os.pathsep)[0]
+                    or str(Path(__file__).resolve().parent.parent))
     serve()
