@@ -9,7 +9,7 @@ rate 0.1) with early stopping, minibatches of one example.  It writes to
 first layer's filters (``filters_layer0.png``).
 
     python examples/SdA.py                 # the tutorial's recipe (~30 min)
-    python examples/SdA.py --quick         # a few minutes
+    python examples/SdA.py --quick         # about 1.5 minutes
     python examples/SdA.py --resume SdA_output   # after Ctrl-C or a crash
 """
 
@@ -128,9 +128,8 @@ def test_SdA(finetune_lr=0.1, pretraining_epochs=15, pretrain_lr=0.001,
 
 
 def build_parser():
-    ap = cli.ArgumentParser(prog=Path(__file__).name,
-                            description=__doc__.splitlines()[0],
-                            parents=[cli.common_parser("SdA_output")])
+    ap = cli.example_parser(__file__, __doc__, "SdA_output")
+    ap.add_quick(QUICK, "about a minute and a half")
     ap.add_argument("--finetune-lr", type=cli.positive_float, default=0.1,
                     help="fine-tuning learning rate")
     ap.add_argument("--pretraining-epochs", type=cli.non_negative_int,
@@ -150,10 +149,6 @@ def build_parser():
                     help="comma-separated, one per hidden layer")
     ap.add_argument("--seed", type=cli.non_negative_int, default=89677,
                     help="seed of numpy.random.RandomState")
-    ap.add_argument("--quick", action="store_true",
-                    help="a few minutes: " + ", ".join(
-                        f"{k.replace('_', '-')} {v}"
-                        for k, v in QUICK.items()))
     ap.add_argument("--no-checkpoints", action="store_true",
                     help="do not save the run's state after every epoch")
     ap.add_argument("--resume", metavar="DIR", type=cli.existing_path,
@@ -164,8 +159,6 @@ def build_parser():
 
 def _main(args):
     ap = build_parser()
-    if "--quick" in args:  # the preset's values, unless given explicitly
-        ap.set_defaults(**QUICK)
     a = ap.parse_args(args)
     if not a.resume and len(a.corruption_levels) != len(
             a.hidden_layers_sizes):

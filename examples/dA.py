@@ -7,7 +7,7 @@ the first 100 filters of each are written to ``output_folder`` as
 ``filters_corruption_0.png`` and ``filters_corruption_30.png``.
 
     python examples/dA.py                      # the tutorial's settings
-    python examples/dA.py --quick              # about a minute
+    python examples/dA.py --quick              # about 20 seconds
 """
 
 import sys
@@ -83,9 +83,8 @@ def test_dA(learning_rate=0.1, training_epochs=15, dataset=None,
 
 
 def build_parser():
-    ap = cli.ArgumentParser(prog=Path(__file__).name,
-                            description=__doc__.splitlines()[0],
-                            parents=[cli.common_parser("dA_plots")])
+    ap = cli.example_parser(__file__, __doc__, "dA_plots")
+    ap.add_quick(QUICK, "about 20 seconds")
     ap.add_argument("--learning-rate", type=cli.positive_float, default=0.1,
                     help="SGD learning rate")
     ap.add_argument("--training-epochs", type=cli.non_negative_int,
@@ -98,17 +97,11 @@ def build_parser():
                     default=[0.0, 0.3], help="one dA is trained per level")
     ap.add_argument("--seed", type=cli.non_negative_int, default=123,
                     help="seed of numpy.random.RandomState")
-    ap.add_argument("--quick", action="store_true",
-                    help="about a minute: " + ", ".join(
-                        f"{k.replace('_', '-')} {v}"
-                        for k, v in QUICK.items()))
     return ap
 
 
 def _main(args):
     ap = build_parser()
-    if "--quick" in args:  # the preset's values, unless given explicitly
-        ap.set_defaults(**QUICK)
     a = ap.parse_args(args)
     cli.apply_common(a)
     test_dA(learning_rate=a.learning_rate, training_epochs=a.training_epochs,

@@ -24,7 +24,7 @@ import pytensor
 from .backend import MODES, get_mode, set_mode
 from .errors import SdAError
 
-__all__ = ["ArgumentParser", "common_parser", "positive_int",
+__all__ = ["ArgumentParser", "example_parser", "common_parser", "positive_int",
            "non_negative_int", "positive_float", "probability", "int_list",
            "probability_list", "existing_path", "apply_common", "run"]
 
@@ -38,8 +38,34 @@ class ArgumentParser(argparse.ArgumentParser):
                           argparse.ArgumentDefaultsHelpFormatter)
         super().__init__(*args, **kwargs)
 
+    _quick = None
+
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+    def add_quick(self, preset, duration):
+        """A ``--quick`` flag: ``preset`` (dest -> value) become the
+        defaults, so flags given explicitly still win."""
+        self._quick = dict(preset)
+        self.add_argument("--quick", action="store_true",
+                          help=f"{duration}: " + ", ".join(
+                              f"--{k.replace('_', '-')} {v}"
+                              for k, v in preset.items()))
+
+    def parse_args(self, args=None, namespace=None):
+        args = sys.argv[1:] if args is None else list(args)
+        if self._quick and "--quick" in args:
+            self.set_defaults(**self._quick)
+        return super().parse_args(args, namespace)
+
+
+def example_parser(script, doc, output_folder):
+    """The parser of an example script: named after ``script`` (its
+    ``__file__``), described by the first line of ``doc``, with the flags
+    every example shares (:func:`common_parser`)."""
+    return ArgumentParser(prog=Path(script).name,
+                          description=doc.splitlines()[0],
+                          parents=[common_parser(output_folder)])
 
 
 def _typed(description, convert, check):

@@ -66,11 +66,11 @@ def test_help_shows_every_default(capsys):
                                       "(default: 15)", "(default: 0.001)",
                                       "(default: 1000)", "(default: 89677)",
                                       "(default: SdA_output)",
-                                      "pretraining-epochs 5, pretrain-lr 0.1"]),
+                                      "--pretraining-epochs 5, --pretrain-lr 0.1"]),
                              ("dA", ["(default: 0.1)", "(default: 15)",
                                      "(default: 20)", "(default: 500)",
                                      "(default: dA_plots)",
-                                     "training-epochs 6"])):
+                                     "--training-epochs 6"])):
         with pytest.raises(SystemExit) as stop:
             example(script).main(["--help"])
         assert stop.value.code == 0
