@@ -10,8 +10,7 @@ previous file intact.
 Getting the hidden representation of new data from a saved model::
 
     model = sda.load_model("SdA_output/model.npz")
-    encode = pytensor.function([model.x], model.sigmoid_layers[-1].output)
-    codes = encode(new_x)          # new_x: (n, 784) in floatX
+    codes = model.encode(new_x)    # new_x: (n, 784), any float dtype
 """
 
 import json
