@@ -4,7 +4,7 @@ from setuptools import find_packages, setup
 
 here = Path(__file__).resolve().parent
 version = {}
-for line in (here / "sda" / "__init__.py").read_text().splitlines():
+for line in (here / "sda" / "_version.py").read_text().splitlines():
     if line.startswith("__version__"):
         exec(line, version)
 
@@ -40,6 +40,9 @@ setup(
         "matplotlib",
         # the minibatch progress bar of the training loops (terminals only)
         "tqdm>=4.60",
+        # the lock that keeps two runs out of one output folder (PyTensor
+        # depends on it too)
+        "filelock",
     ],
     extras_require={"test": ["pytest>=8"]},
     classifiers=[

@@ -13,6 +13,8 @@ first layer's filters (``filters_layer0.png``).
     python examples/SdA.py --resume SdA_output   # after Ctrl-C or a crash
 """
 
+import argparse
+import contextlib
 import json
 import sys
 import time
@@ -23,9 +25,10 @@ import pytensor
 
 import sda
 from sda import cli
-from sda.checkpoint import Checkpointer
+from sda.checkpoint import Checkpointer, claim_folder
 from sda.progress import ProgressPrinter, format_seconds
-from sda.serialization import atomic_write, save_model
+from sda.files import atomic_write
+from sda.serialization import save_model
 from sda.train import History, TrainingInterrupted, finetune, pretrain
 from sda.viz import plot_learning_curves, save_filters
 
@@ -42,7 +45,8 @@ def test_SdA(finetune_lr=0.1, pretraining_epochs=15, pretrain_lr=0.001,
              hidden_layers_sizes=(1000, 1000, 1000),
              corruption_levels=(0.1, 0.2, 0.3), seed=89677,
              output_folder="SdA_output", quiet=False, mode=None,
-             checkpoints=True, resume=False, progress_bar=None):
+             checkpoints=True, resume=False, overwrite=False,
+             progress_bar=None):
     """Run the recipe; return ``(model, history)``.
 
     The arguments before ``*`` are the tutorial's; the rest select the
@@ -51,80 +55,136 @@ def test_SdA(finetune_lr=0.1, pretraining_epochs=15, pretrain_lr=0.001,
     ``checkpoints`` (and an ``output_folder``) the run's state is saved in
     ``output_folder/checkpoint.npz`` after every epoch and when Ctrl-C or
     SIGTERM stops it; ``resume=True`` continues from that checkpoint, which
-    must come from the same recipe.
+    must come from the same recipe.  The run holds ``output_folder`` (a
+    second run there is refused) and refuses to replace another run's
+    files unless ``overwrite``.
     """
-    say = (lambda *a, **k: None) if quiet else print
-    recipe = {"finetune_lr": finetune_lr,
-              "pretraining_epochs": pretraining_epochs,
-              "pretrain_lr": pretrain_lr, "training_epochs": training_epochs,
-              "dataset": None if dataset is None else str(dataset),
-              "batch_size": batch_size,
-              "hidden_layers_sizes": list(hidden_layers_sizes),
-              "corruption_levels": list(corruption_levels), "seed": seed,
-              "floatX": pytensor.config.floatX}
-    checkpointer = (Checkpointer(output_folder, recipe)
-                    if checkpoints and output_folder is not None else None)
-    state, history = None, None
-    if resume:
-        if checkpointer is None:
-            raise ValueError("resume needs checkpoints and an output_folder")
-        state = checkpointer.load()
-        saved = state[0]["recipe"]
-        if saved != recipe:
-            changed = sorted(k for k in recipe if saved.get(k) != recipe[k])
-            raise ValueError(f"the checkpoint in {output_folder} comes from "
-                             f"another recipe (differs in {changed})")
-        history = History.from_dict(state[0]["history"])
-        say(f"... resuming from {checkpointer.path} "
-            f"({state[0]['position']['phase']})")
-    datasets = sda.load_data(dataset)
-    train_set_x = datasets[0][0]
-    n_train_batches = train_set_x.get_value(borrow=True).shape[0] // batch_size
+    folder = (contextlib.nullcontext() if output_folder is None else
+              claim_folder(output_folder, resume=resume, overwrite=overwrite))
+    with folder:
+        say = (lambda *a, **k: None) if quiet else print
+        recipe = {"finetune_lr": finetune_lr,
+                  "pretraining_epochs": pretraining_epochs,
+                  "pretrain_lr": pretrain_lr, "training_epochs": training_epochs,
+                  "dataset": None if dataset is None else str(dataset),
+                  "batch_size": batch_size,
+                  "hidden_layers_sizes": list(hidden_layers_sizes),
+                  "corruption_levels": list(corruption_levels), "seed": seed,
+                  "floatX": pytensor.config.floatX}
+        checkpointer = (Checkpointer(output_folder, recipe, resume_hint=(
+            f"python examples/SdA.py --resume {output_folder}"))
+                        if checkpoints and output_folder is not None else None)
+        state, history = None, None
+        if resume:
+            if checkpointer is None:
+                raise ValueError("resume needs checkpoints and an output_folder")
+            state = checkpointer.load()
+            saved = state[0]["recipe"]
+            if saved != recipe:
+                changed = sorted(k for k in recipe if saved.get(k) != recipe[k])
+                raise ValueError(f"the checkpoint in {output_folder} comes from "
+                                 f"another recipe (differs in {changed})")
+            history = History.from_dict(state[0]["history"])
+            say(f"... resuming from {checkpointer.path} "
+                f"({state[0]['position']['phase']})")
+        datasets = sda.load_data(dataset)
+        train_set_x = datasets[0][0]
+        n_train_batches = train_set_x.get_value(borrow=True).shape[0] // batch_size
 
-    numpy_rng = numpy.random.RandomState(seed)
-    say("... building the model")
-    model = sda.SdA(numpy_rng=numpy_rng, n_ins=28 * 28,
-                    hidden_layers_sizes=hidden_layers_sizes, n_outs=10,
-                    corruption_levels=corruption_levels)
-    progress = None if quiet else ProgressPrinter(model.n_layers,
-                                                  bar=progress_bar)
+        numpy_rng = numpy.random.RandomState(seed)
+        say("... building the model")
+        model = sda.SdA(numpy_rng=numpy_rng, n_ins=28 * 28,
+                        hidden_layers_sizes=hidden_layers_sizes, n_outs=10,
+                        corruption_levels=corruption_levels)
+        progress = None if quiet else ProgressPrinter(model.n_layers,
+                                                      bar=progress_bar)
 
-    say("... pre-training the model")
-    history = pretrain(model, train_set_x, epochs=pretraining_epochs,
-                       batch_size=batch_size, learning_rate=pretrain_lr,
-                       history=history, progress=progress, mode=mode,
-                       checkpointer=checkpointer, resume=state)
-    pretraining_time = sum(history.pretraining_times)
-    say(f"The pretraining code ran for {pretraining_time / 60.0:.2f}m",
-        file=sys.stderr)
+        say("... pre-training the model")
+        history = pretrain(model, train_set_x, epochs=pretraining_epochs,
+                           batch_size=batch_size, learning_rate=pretrain_lr,
+                           history=history, progress=progress, mode=mode,
+                           checkpointer=checkpointer, resume=state)
+        pretraining_time = sum(history.pretraining_times)
+        say(f"The pretraining code ran for {pretraining_time / 60.0:.2f}m",
+            file=sys.stderr)
 
-    say(f"... fine-tuning the model ({n_train_batches} minibatches an epoch)")
-    if progress is not None:
-        progress.start = time.perf_counter()
-    finetune(model, datasets, epochs=training_epochs, batch_size=batch_size,
-             learning_rate=finetune_lr, history=history, progress=progress,
-             mode=mode, checkpointer=checkpointer, resume=state)
-    say(f"Optimization complete with best validation score of "
-        f"{history.best_validation_error * 100.0:f} %, on iteration "
-        f"{history.best_iteration + 1}, with test performance "
-        f"{history.test_error * 100.0:f} %")
-    say(f"The training code ran for {history.finetune_time / 60.0:.2f}m "
-        f"(pretraining {format_seconds(pretraining_time)}, fine-tuning "
-        f"{format_seconds(history.finetune_time)})", file=sys.stderr)
+        say(f"... fine-tuning the model ({n_train_batches} minibatches an epoch)")
+        if progress is not None:
+            progress.start = time.perf_counter()
+        finetune(model, datasets, epochs=training_epochs, batch_size=batch_size,
+                 learning_rate=finetune_lr, history=history, progress=progress,
+                 mode=mode, checkpointer=checkpointer, resume=state)
+        say(f"Optimization complete with best validation score of "
+            f"{history.best_validation_error * 100.0:f} %, on iteration "
+            f"{history.best_iteration + 1}, with test performance "
+            f"{history.test_error * 100.0:f} %")
+        say(f"The training code ran for {history.finetune_time / 60.0:.2f}m "
+            f"(pretraining {format_seconds(pretraining_time)}, fine-tuning "
+            f"{format_seconds(history.finetune_time)})", file=sys.stderr)
 
-    if output_folder is not None:
-        out = Path(output_folder)
-        save_model(model, out / "model.npz")
-        record = {"recipe": {**recipe, "mode": str(mode or sda.get_mode())},
-                  "history": history.as_dict()}
-        atomic_write(out / "history.json",
-                     lambda f: f.write(json.dumps(record, indent=1).encode()))
-        plot_learning_curves(history, out / "learning_curves.png")
-        save_filters(model.sigmoid_layers[0].W.get_value(borrow=True),
-                     out / "filters_layer0.png")
-        say(f"Written to {out.resolve()}/: model.npz (sda.load_model), "
-            f"history.json, learning_curves.png, filters_layer0.png")
-    return model, history
+        if output_folder is not None:
+            out = Path(output_folder)
+            save_model(model, out / "model.npz")
+            record = {"recipe": {**recipe, "mode": str(mode or sda.get_mode())},
+                      "history": history.as_dict()}
+            atomic_write(out / "history.json",
+                         lambda f: f.write(json.dumps(record, indent=1).encode()))
+            plot_learning_curves(history, out / "learning_curves.png")
+            save_filters(model.sigmoid_layers[0].W.get_value(borrow=True),
+                         out / "filters_layer0.png")
+            say(f"Written to {out.resolve()}/: model.npz (sda.load_model), "
+                f"history.json, learning_curves.png, filters_layer0.png")
+        return model, history
+
+
+#: The fields of a checkpoint's recipe, each checked as its flag would be.
+RECIPE = {"finetune_lr": cli.positive_float,
+          "pretraining_epochs": cli.non_negative_int,
+          "pretrain_lr": cli.positive_float,
+          "training_epochs": cli.non_negative_int,
+          "batch_size": cli.positive_int,
+          "hidden_layers_sizes": cli.int_list,
+          "corruption_levels": cli.probability_list,
+          "seed": cli.non_negative_int}
+
+
+def recipe_of(checkpointer):
+    """The keyword arguments of ``test_SdA`` saved in a checkpoint, checked.
+
+    Raises DataFileError naming the checkpoint and the field for a missing,
+    unknown or invalid field: a checkpoint may have been edited.
+    """
+    meta, _ = checkpointer.load()
+    recipe, path = dict(meta["recipe"]), checkpointer.path
+    known = set(RECIPE) | {"dataset", "floatX"}
+    if set(recipe) != known:
+        missing, unknown = sorted(known - set(recipe)), sorted(set(recipe) -
+                                                               known)
+        raise sda.DataFileError(path, f"has a recipe that lacks {missing} "
+                                f"or has unknown fields {unknown}")
+    for key, parse in RECIPE.items():
+        value = recipe[key]
+        text = (",".join(map(str, value)) if isinstance(value, list)
+                else str(value))
+        try:
+            listed = parse in (cli.int_list, cli.probability_list)
+            if isinstance(value, (bool, dict)) or listed != isinstance(
+                    value, list):
+                raise argparse.ArgumentTypeError(f"got {value!r}")
+            recipe[key] = parse(text)
+        except argparse.ArgumentTypeError as e:
+            raise sda.DataFileError(path, f"has an invalid recipe field "
+                                    f"{key}: {e}") from None
+    if len(recipe["corruption_levels"]) != len(recipe["hidden_layers_sizes"]):
+        raise sda.DataFileError(path, "has a recipe with one corruption "
+                                "level per hidden layer missing")
+    if recipe["floatX"] not in ("float32", "float64"):
+        raise sda.DataFileError(path, f"has an invalid recipe field floatX: "
+                                f"{recipe['floatX']!r}")
+    if not (recipe["dataset"] is None or isinstance(recipe["dataset"], str)):
+        raise sda.DataFileError(path, f"has an invalid recipe field dataset: "
+                                f"{recipe['dataset']!r}")
+    return recipe
 
 
 def build_parser():
@@ -154,6 +214,9 @@ def build_parser():
     ap.add_argument("--resume", metavar="DIR", type=cli.existing_path,
                     default=None, help="continue the run whose checkpoint "
                     "is in DIR (its recipe is read from there)")
+    ap.add_argument("--overwrite", action="store_true",
+                    help="replace the files of an earlier run in the output "
+                         "folder (refused otherwise)")
     return ap
 
 
@@ -167,8 +230,7 @@ def _main(args):
                  f"{len(a.corruption_levels)}")
     cli.apply_common(a)
     if a.resume:
-        meta, _ = Checkpointer(a.resume).load()
-        kwargs = dict(meta["recipe"])
+        kwargs = recipe_of(Checkpointer(a.resume))
         pytensor.config.floatX = kwargs.pop("floatX")
         kwargs.update(output_folder=a.resume, resume=True)
     else:
@@ -178,7 +240,8 @@ def _main(args):
             dataset=a.dataset, batch_size=a.batch_size,
             hidden_layers_sizes=a.hidden_layers_sizes,
             corruption_levels=a.corruption_levels, seed=a.seed,
-            output_folder=a.output_folder, checkpoints=not a.no_checkpoints)
+            output_folder=a.output_folder, checkpoints=not a.no_checkpoints,
+            overwrite=a.overwrite)
     try:
         test_SdA(quiet=a.quiet, progress_bar=False if a.no_progress_bar
                  else None, **kwargs)

@@ -16,14 +16,15 @@ whole public API: the models, data loading, the training loops
 (5,)
 """
 
-from . import (backend, checkpoint, data, progress, serialization, train,
-               viz)
+from ._version import __version__
+from . import (backend, checkpoint, data, files, progress, serialization,
+               train, viz)
 from .backend import (MODES, SlowBackendWarning, blas_ldflags, compile_mode,
                       get_mode, set_mode)
 from .checkpoint import Checkpointer
 from .da import dA
 from .data import load_data, load_mnist, shared_dataset
-from .errors import DataFileError, SdAError
+from .errors import DataFileError, OutputError, SdAError
 from .layers import HiddenLayer, LogisticRegression
 from .progress import ProgressPrinter
 from .random import RandomStreams
@@ -32,13 +33,11 @@ from .stacked import SdA
 from .train import (DivergenceError, History, TrainingInterrupted, finetune,
                     pretrain)
 
-__version__ = "0.1.0"
-
 __all__ = ["dA", "HiddenLayer", "LogisticRegression", "SdA", "RandomStreams",
            "load_data", "load_mnist", "shared_dataset", "save_model",
            "load_model", "pretrain", "finetune", "History", "Checkpointer",
            "ProgressPrinter", "TrainingInterrupted", "DivergenceError",
-           "DataFileError", "SdAError", "get_mode", "set_mode",
+           "DataFileError", "OutputError", "SdAError", "get_mode", "set_mode",
            "compile_mode", "blas_ldflags", "MODES", "SlowBackendWarning",
-           "backend", "checkpoint", "data", "progress", "serialization",
+           "backend", "checkpoint", "data", "files", "progress", "serialization",
            "train", "viz", "__version__"]

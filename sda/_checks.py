@@ -97,3 +97,71 @@ def labels(name, values, n_classes, n_examples):
         raise ValueError(f"{name} must hold class numbers in [0, "
                          f"{n_classes}), got values in [{values.min()}, "
                          f"{values.max()}]")
+
+
+def sequence(name, value, what="values"):
+    """``value`` as a tuple, if it is a list, tuple or 1-d array (not a str)."""
+    if isinstance(value, (str, bytes)) or not isinstance(
+            value, (list, tuple, np.ndarray)) or np.ndim(value) != 1:
+        raise ValueError(f"{name} must be a sequence (list or tuple) of "
+                         f"{what}, got {value!r}")
+    return tuple(value)
+
+
+def callable_or_none(name, value):
+    """``value``, if it is callable or None."""
+    if value is not None and not callable(value):
+        raise ValueError(f"{name} must be a callable such as "
+                         f"pytensor.tensor.tanh, or None, got {value!r}")
+    return value
+
+
+def symbolic_matrix(name, value, width):
+    """Check a symbolic input: a TensorVariable matrix of ``width`` columns."""
+    if not hasattr(value, "type") or not hasattr(value, "ndim"):
+        raise ValueError(f"{name} must be a symbolic matrix "
+                         f"(pytensor.tensor.matrix), got {value!r}")
+    symbolic_width(name, value, width)
+    return value
+
+
+def learning_rate(name, value, zero=False):
+    """``value`` as a float, if it is a positive finite number (or zero, if
+    ``zero``: a compiled step at rate 0 measures a cost without training);
+    a symbolic scalar is passed through."""
+    if hasattr(value, "type"):
+        return value
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = None
+    if v is None or isinstance(value, bool) or not (
+            np.isfinite(v) and (v > 0 or (zero and v == 0))):
+        allowed = "a non-negative" if zero else "a positive"
+        raise ValueError(f"{name} must be {allowed} number, got {value!r}")
+    return v
+
+
+def parameter(name, value, shape, dtype):
+    """An existing parameter given to a layer.
+
+    A shared variable of ``shape`` is used as it is (so it is shared: this
+    is how the SdA ties its dA and sigmoid layers); an array of ``shape``
+    is copied into a new shared variable of ``dtype``.
+    """
+    import pytensor
+    if isinstance(value, pytensor.compile.SharedVariable):
+        got = np.shape(value.get_value(borrow=True))
+    elif isinstance(value, np.ndarray):
+        got = value.shape
+    else:
+        raise ValueError(f"{name} must be a shared variable (to share it) or "
+                         f"an array of shape {shape}, got {value!r}")
+    if tuple(got) != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}, got "
+                         f"{tuple(got)}")
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in "biuf" or not np.isfinite(value).all():
+            raise ValueError(f"{name} must hold finite numbers")
+        return pytensor.shared(value.astype(dtype), name=name, borrow=True)
+    return value

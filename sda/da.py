@@ -55,13 +55,14 @@ class dA:
         when None.  A stacked dA receives the layer below's output here.
     n_visible, n_hidden : int
         Number of visible and hidden units.
-    W : shared variable, optional
+    W : shared variable or array, optional
         Existing ``(n_visible, n_hidden)`` weights to share (the SdA passes its
-        sigmoid layer's ``W``).  New weights are uniform in
+        sigmoid layer's ``W``); an array is copied into a new shared
+        variable.  New weights are uniform in
         :math:`\pm 4\sqrt{6/(n_{visible}+n_{hidden})}`.
-    bhid : shared variable, optional
+    bhid : shared variable or array, optional
         Existing hidden bias (length ``n_hidden``) to share.
-    bvis : shared variable, optional
+    bvis : shared variable or array, optional
         Existing visible bias (length ``n_visible``) to share.
     loss : {'cross_entropy', 'squared_error'}
         The reconstruction loss.  Cross-entropy (the default) uses a sigmoid
@@ -93,22 +94,30 @@ class dA:
         # The tutorial draws the stream's seed before the weights; keeping the
         # order keeps its weights for its seed.
         self.theano_rng = as_random_streams(theano_rng, numpy_rng)
+        dtype = pytensor.config.floatX
         if W is None:
             W = pytensor.shared(glorot_uniform(numpy_rng, self.n_visible,
                                                self.n_hidden, gain=4.0),
                                 name="W", borrow=True)
+        else:
+            W = _checks.parameter("W", W, (self.n_visible, self.n_hidden),
+                                  dtype)
         if bvis is None:
             bvis = pytensor.shared(zeros(self.n_visible), name="b_prime",
                                    borrow=True)
+        else:
+            bvis = _checks.parameter("bvis", bvis, (self.n_visible,), dtype)
         if bhid is None:
             bhid = pytensor.shared(zeros(self.n_hidden), name="b",
                                    borrow=True)
+        else:
+            bhid = _checks.parameter("bhid", bhid, (self.n_hidden,), dtype)
         self.W, self.b, self.b_prime = W, bhid, bvis
         self.W_prime = self.W.T
         if input is None:
             input = pt.matrix(name="input")
         else:
-            _checks.symbolic_width("input", input, self.n_visible)
+            _checks.symbolic_matrix("input", input, self.n_visible)
         self.x = input
         self.params = [self.W, self.b, self.b_prime]
         self._compiled = CompiledFunctions(self.W.type.dtype, self.n_visible)
@@ -199,6 +208,8 @@ class dA:
             ``(param, param - learning_rate * gradient)`` pairs for ``params``.
         """
         x = self.x if input is None else input
+        learning_rate = _checks.learning_rate("learning_rate", learning_rate,
+                                              zero=True)
         tilde_x = self.get_corrupted_input(x, corruption_level)
         y = self.get_hidden_values(tilde_x)
         cost = self.reconstruction_cost(x, y)

@@ -16,16 +16,16 @@ scaled by 1/256 (to [0, 255/256]) as in ``mnist.pkl.gz``, so that every
 source gives the same numbers.  Nothing is downloaded and nothing is written.
 """
 
-import gzip
 import hashlib
 import io
+import math
 import pickle
-import zlib
 from pathlib import Path
 
 import numpy as np
 import pytensor
 
+from . import files
 from .errors import DataFileError
 
 __all__ = ["load_data", "load_mnist", "read_idx", "load_pickle",
@@ -79,70 +79,70 @@ _PICKLE_ALLOWED = {
 }
 
 
-def _read_bytes(path):
-    """The content of ``path``, decompressed if it is gzipped."""
-    path = Path(path)
-    try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except FileNotFoundError:
-        raise DataFileError(path, "no such file") from None
-    except OSError as e:
-        raise DataFileError(path, f"cannot be read ({e.strerror})") from None
-    if raw[:2] != b"\x1f\x8b":
-        return raw
-    try:
-        return gzip.decompress(raw)
-    except EOFError:
-        raise DataFileError(path, "gzip stream is truncated") from None
-    except (OSError, zlib.error) as e:
-        raise DataFileError(path, f"is not a valid gzip file ({e})") from None
-
-
-def read_idx(path, sha256=None):
+def read_idx(path, sha256=None, limit=None):
     """Read one IDX file (gzipped or raw) into a NumPy array.
+
+    The file is read as a stream: its header first, then exactly the bytes
+    the header announces (hashed on the way), so a file that inflates
+    beyond them costs no more memory than an honest one.
 
     Parameters
     ----------
     path : str or Path
     sha256 : str, optional
         Expected SHA-256 of the decompressed content.
+    limit : int, optional
+        The largest content accepted, in bytes (:data:`sda.files.MAX_BYTES`).
 
     Raises
     ------
     DataFileError
-        Naming the file, when it is missing, truncated, corrupt, has a bad
-        header or does not match ``sha256``.
+        Naming the file, when it is missing, not a regular file, truncated,
+        corrupt, larger than ``limit``, has a bad header or does not match
+        ``sha256``.
     """
-    content = _read_bytes(path)
-    if sha256 is not None:
-        digest = hashlib.sha256(content).hexdigest()
-        if digest != sha256:
+    path = Path(path)
+    limit = files.MAX_BYTES if limit is None else limit
+    hasher = hashlib.sha256()
+    with files.open_data(path) as stream:
+        magic = files.read_exactly(stream, 4, path, hasher).tobytes()
+        if len(magic) < 4:
+            raise DataFileError(path, f"too short for an IDX header "
+                                f"({len(magic)} bytes)")
+        code, ndim = magic[2], magic[3]
+        if magic[:2] != b"\x00\x00" or code not in _IDX_TYPES or ndim == 0:
+            raise DataFileError(path, f"not an IDX file (magic bytes "
+                                f"{magic.hex()})")
+        raw_dims = files.read_exactly(stream, 4 * ndim, path, hasher)
+        if len(raw_dims) < 4 * ndim:
+            raise DataFileError(path, "IDX header is truncated")
+        dims = tuple(int.from_bytes(raw_dims[4 * i:4 * i + 4].tobytes(),
+                                    "big") for i in range(ndim))
+        dtype = np.dtype(_IDX_TYPES[code])
+        header = 4 + 4 * ndim
+        expected = header + math.prod(dims) * dtype.itemsize
+        if expected > limit:
             raise DataFileError(
-                path, f"content does not match the published checksum "
-                f"(sha256 {digest}, expected {sha256}): the file is corrupt, "
-                f"or not MNIST (pass verify=False to read another "
-                f"MNIST-format data set)")
-    if len(content) < 4:
-        raise DataFileError(path, f"too short for an IDX header "
-                            f"({len(content)} bytes)")
-    zero, code, ndim = content[:2], content[2], content[3]
-    if zero != b"\x00\x00" or code not in _IDX_TYPES or ndim == 0:
-        raise DataFileError(path, f"not an IDX file (magic bytes "
-                            f"{content[:4].hex()})")
-    header = 4 + 4 * ndim
-    if len(content) < header:
-        raise DataFileError(path, "IDX header is truncated")
-    dims = tuple(int.from_bytes(content[4 + 4 * i:8 + 4 * i], "big")
-                 for i in range(ndim))
-    dtype = np.dtype(_IDX_TYPES[code])
-    expected = header + int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
-    if len(content) != expected:
+                path, f"IDX header announces shape {dims} ({expected} "
+                f"bytes), more than the limit of {limit} bytes "
+                f"(sda.files.MAX_BYTES): refused")
+        body = files.read_exactly(stream, expected - header, path, hasher)
+        if len(body) < expected - header:
+            raise DataFileError(
+                path, f"IDX header announces shape {dims} ({expected} bytes) "
+                f"but the file has {header + len(body)} bytes: it is "
+                f"truncated or corrupt")
+        if len(files.read_exactly(stream, 1, path)):
+            raise DataFileError(
+                path, f"IDX header announces shape {dims} ({expected} bytes) "
+                f"but the file has more: it is corrupt")
+    if sha256 is not None and hasher.hexdigest() != sha256:
         raise DataFileError(
-            path, f"IDX header announces shape {dims} ({expected} bytes) but "
-            f"the file has {len(content)} bytes: it is truncated or corrupt")
-    data = np.frombuffer(content, dtype=dtype, offset=header)
-    return data.reshape(dims).astype(dtype.newbyteorder("="))
+            path, f"content does not match the published checksum "
+            f"(sha256 {hasher.hexdigest()}, expected {sha256}): the file is "
+            f"corrupt, or not MNIST (pass verify=False to read another "
+            f"MNIST-format data set)")
+    return body.view(dtype).reshape(dims).astype(dtype.newbyteorder("="))
 
 
 def _find(folder, stem):
@@ -188,7 +188,8 @@ def load_mnist(folder=None, verify=True):
     dict with ``train_x``, ``test_x`` (uint8, one flattened image per row) and
     ``train_y``, ``test_y`` (int32).
     """
-    folder = Path(DEFAULT_DATASET if folder is None else folder)
+    folder = (DEFAULT_DATASET if folder is None
+              else files.as_path("folder", folder))
     out = {}
     for part, prefix in (("train", "train"), ("test", "t10k")):
         stems = (f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte")
@@ -244,7 +245,7 @@ def load_pickle(path):
     Returns ``[(train_x, train_y), (valid_x, valid_y), (test_x, test_y)]``
     with x in floatX and y int32.
     """
-    content = _read_bytes(path)
+    content = files.read_bounded(path)
     try:
         obj = _ArraysOnlyUnpickler(io.BytesIO(content),
                                    encoding="latin1").load()
@@ -405,7 +406,8 @@ def load_data(dataset=None, verify=True, *, shared=True):
     DataFileError
         Naming the file that is missing, truncated, corrupt or mismatched.
     """
-    path = Path(DEFAULT_DATASET if dataset is None else dataset)
+    path = (DEFAULT_DATASET if dataset is None
+            else files.as_path("dataset", dataset))
     if not path.exists():
         raise DataFileError(path, "no such file or folder (nothing is "
                             "downloaded: give a folder of MNIST IDX files or "

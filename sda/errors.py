@@ -1,6 +1,6 @@
 """The library's own exceptions."""
 
-__all__ = ["SdAError", "DataFileError"]
+__all__ = ["SdAError", "DataFileError", "OutputError"]
 
 
 class SdAError(Exception):
@@ -17,3 +17,19 @@ class DataFileError(SdAError, ValueError):
         self.path = str(path)
         self.problem = problem
         super().__init__(f"{self.path}: {problem}")
+
+
+class OutputError(SdAError, OSError):
+    """A result or checkpoint could not be written (a full disk, a folder
+    without write permission, another run holding the folder).
+
+    The message names the file or folder; ``path`` holds it too.
+    """
+
+    def __init__(self, path, problem):
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+    def __str__(self):
+        return f"{self.path}: {self.problem}"

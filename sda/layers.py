@@ -65,17 +65,22 @@ class HiddenLayer:
                  activation=pt.tanh):
         n_in = _checks.positive_int("n_in", n_in)
         n_out = _checks.positive_int("n_out", n_out)
-        _checks.symbolic_width("input", input, n_in)
+        _checks.symbolic_matrix("input", input, n_in)
         self.input = input
         self.n_in, self.n_out = n_in, n_out
-        self.activation = activation
+        self.activation = _checks.callable_or_none("activation", activation)
+        dtype = pytensor.config.floatX
         if W is None:
             gain = 4.0 if activation is pt.sigmoid else 1.0
             W = pytensor.shared(glorot_uniform(as_numpy_rng(rng, "rng"), n_in,
                                                n_out, gain),
                                 name="W", borrow=True)
+        else:
+            W = _checks.parameter("W", W, (n_in, n_out), dtype)
         if b is None:
             b = pytensor.shared(zeros(n_out), name="b", borrow=True)
+        else:
+            b = _checks.parameter("b", b, (n_out,), dtype)
         self.W, self.b = W, b
         self.output = self.get_output(input)
         self.params = [self.W, self.b]
@@ -124,7 +129,7 @@ class LogisticRegression:
     def __init__(self, input, n_in, n_out):
         n_in = _checks.positive_int("n_in", n_in)
         n_out = _checks.positive_int("n_out", n_out)
-        _checks.symbolic_width("input", input, n_in)
+        _checks.symbolic_matrix("input", input, n_in)
         self.input = input
         self.n_in, self.n_out = n_in, n_out
         self.W = pytensor.shared(zeros((n_in, n_out)), name="W", borrow=True)

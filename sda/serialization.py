@@ -2,10 +2,12 @@
 
 A model file holds every parameter array under its name (``hidden0.W``,
 ``hidden0.b``, ``dA0.b_prime``, ..., ``logistic.W``, ``logistic.b``) and the
-architecture as a JSON string under ``__architecture__``.  Files are read
-with ``allow_pickle=False``, so loading one never runs code, and written
+architecture as a JSON string under ``__architecture__``.  Files are written
 atomically (temporary file, fsync, rename), so a crash mid-write leaves the
-previous file intact.
+previous file intact, and read through :class:`sda.files.NpzArchive`:
+without pickle, and with the architecture record checked against the
+shapes the archive declares before a model is built or an array inflated.
+Non-finite parameters are refused.
 
 Getting the hidden representation of new data from a saved model::
 
@@ -14,29 +16,75 @@ Getting the hidden representation of new data from a saved model::
 """
 
 import json
-import os
-import tempfile
-from pathlib import Path
+import numbers
 
 import numpy as np
 import pytensor
 
+from ._version import __version__
 from .errors import DataFileError
+from .files import (NpzArchive, as_path, atomic_write, expected_shape,
+                    finite_arrays)
 
 __all__ = ["save_model", "load_model", "load_params", "architecture",
-           "model_state", "atomic_write", "read_npz", "apply_arrays"]
+           "check_architecture", "state_shapes", "model_state",
+           "read_state", "apply_arrays"]
 
 FORMAT = "sda.SdA/1"
+ARCHITECTURE = "__architecture__"
 
 
 def architecture(model):
     """The constructor arguments and dtype that rebuild ``model``."""
-    from . import __version__
     return {"format": FORMAT, "n_ins": model.n_ins,
             "hidden_layers_sizes": list(model.hidden_layers_sizes),
             "n_outs": model.n_outs,
             "corruption_levels": list(model.corruption_levels),
             "floatX": str(model.x.type.dtype), "sda_version": __version__}
+
+
+def _positive_int(value):
+    return (isinstance(value, numbers.Integral) and not isinstance(value, bool)
+            and value >= 1)
+
+
+def check_architecture(arch, path):
+    """Check an architecture record's fields and types; DataFileError if not."""
+    def bad(field, value, allowed):
+        return DataFileError(path, f"has an invalid architecture record: "
+                             f"{field} must be {allowed}, got {value!r}")
+    if not isinstance(arch, dict):
+        raise DataFileError(path, "has no architecture record")
+    for field in ("n_ins", "n_outs"):
+        if not _positive_int(arch.get(field)):
+            raise bad(field, arch.get(field), "a positive integer")
+    sizes = arch.get("hidden_layers_sizes")
+    if not (isinstance(sizes, list) and sizes
+            and all(_positive_int(s) for s in sizes)):
+        raise bad("hidden_layers_sizes", sizes,
+                  "a non-empty list of positive integers")
+    levels = arch.get("corruption_levels")
+    if not (isinstance(levels, list) and len(levels) == len(sizes) and all(
+            isinstance(c, numbers.Real) and not isinstance(c, bool)
+            and 0 <= c < 1 for c in levels)):
+        raise bad("corruption_levels", levels,
+                  f"a list of {len(sizes)} numbers in [0, 1)")
+    if arch.get("floatX") not in ("float32", "float64"):
+        raise bad("floatX", arch.get("floatX"), "'float32' or 'float64'")
+    return arch
+
+
+def state_shapes(arch):
+    """Name -> shape of every array a model of architecture ``arch`` holds."""
+    widths = [arch["n_ins"]] + list(arch["hidden_layers_sizes"])
+    shapes = {}
+    for i, (n_in, n_out) in enumerate(zip(widths, widths[1:])):
+        shapes[f"hidden{i}.W"] = (n_in, n_out)
+        shapes[f"hidden{i}.b"] = (n_out,)
+        shapes[f"dA{i}.b_prime"] = (n_in,)
+    shapes["logistic.W"] = (widths[-1], arch["n_outs"])
+    shapes["logistic.b"] = (arch["n_outs"],)
+    return shapes
 
 
 def model_state(model):
@@ -45,85 +93,61 @@ def model_state(model):
     return {v.name: v for v in variables}
 
 
-def atomic_write(path, write):
-    """Call ``write(file)`` on a temporary file, then move it to ``path``.
-
-    The temporary file is fsynced and renamed over ``path``, so readers see
-    the old file or the new one, never half of one.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
-                               suffix=".tmp")
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 is for secrets
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    return path
+def _check_model(model):
+    from .stacked import SdA
+    if not isinstance(model, SdA):
+        raise ValueError(f"model must be an sda.SdA, got "
+                         f"{type(model).__name__}")
 
 
 def save_model(model, path):
-    """Write ``model``'s parameters and architecture to ``path`` (``.npz``)."""
+    """Write ``model``'s parameters and architecture to ``path`` (``.npz``).
+
+    Raises :class:`sda.OutputError` naming the file if it cannot be written
+    (the previous file, if any, is kept).
+    """
+    _check_model(model)
+    path = as_path("path", path)
     arrays = {name: v.get_value(borrow=True)
               for name, v in model_state(model).items()}
-    arrays["__architecture__"] = np.array(json.dumps(architecture(model)))
+    arrays[ARCHITECTURE] = np.array(json.dumps(architecture(model)))
     return atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
-def read_npz(path):
-    """Every array of an ``.npz`` file, read without pickle, or DataFileError."""
-    path = Path(path)
-    if not path.exists():
-        raise DataFileError(path, "no such file")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            if not isinstance(data, np.lib.npyio.NpzFile):
-                raise DataFileError(path, "is a single .npy array, not an "
-                                    "sda .npz file")
-            return {k: data[k] for k in data.files}
-    except DataFileError:
-        raise
-    except ValueError as e:
-        if "pickle" in str(e):
-            raise DataFileError(path, "holds pickled objects; it is refused, "
-                                "not loaded (sda files are plain .npz)") \
-                from None
-        raise DataFileError(path, f"is not a readable .npz file ({e})") \
-            from None
-    except Exception as e:  # zip, zlib, OS errors of a damaged archive
-        raise DataFileError(path, f"is truncated or corrupt "
-                            f"({type(e).__name__}: {e})") from None
+def read_state(npz, arch, extra=None):
+    """The model arrays of an open :class:`NpzArchive` for ``arch``, checked.
+
+    Every member must be one the architecture names, with its shape and
+    dtype, or one of ``extra`` (name -> (shape, dtype) or None for any
+    shape of float64); the check uses the declared headers, so nothing is
+    inflated before it passes.  The arrays read must be finite.
+    """
+    path, members = npz.path, npz.members
+    shapes = state_shapes(arch)
+    for name, shape in shapes.items():
+        expected_shape(path, name, shape, members, arch["floatX"])
+    extra = extra or {}
+    for name in members:
+        if name in shapes or name == ARCHITECTURE:
+            continue
+        if name not in extra:
+            raise DataFileError(path, f"holds an unexpected array {name!r}")
+        if extra[name] is not None:
+            shape, dtype = extra[name]
+            expected_shape(path, name, shape, members, dtype)
+    arrays = {name: npz.array(name) for name in members
+              if name in shapes or name in extra}
+    finite_arrays(path, arrays)
+    return arrays
 
 
 def _read(path):
     """(architecture dict, {name: array}) of a model file, or DataFileError."""
-    arrays = read_npz(path)
-    arch = pop_record(arrays, "__architecture__", FORMAT, path,
-                      "an sda model file")
-    return arch, arrays
-
-
-def pop_record(arrays, key, fmt, path, what):
-    """Take the JSON record ``key`` out of ``arrays``; check its format."""
-    raw = arrays.pop(key, None)
-    try:
-        record = json.loads(str(raw)) if raw is not None else None
-    except ValueError:
-        record = None
-    if not isinstance(record, dict) or record.get("format") != fmt:
-        raise DataFileError(path, f"is not {what} (no '{fmt}' record)")
-    return record
+    path = as_path("path", path)
+    with NpzArchive(path) as npz:
+        arch = check_architecture(npz.record(ARCHITECTURE, FORMAT,
+                                             "an sda model file"), path)
+        return arch, read_state(npz, arch)
 
 
 def load_params(model, path):
@@ -133,8 +157,9 @@ def load_params(model, path):
     ------
     DataFileError
         Naming the file and the mismatch, when its architecture, dtype or
-        arrays do not fit ``model``.
+        arrays do not fit ``model``, or it holds non-finite values.
     """
+    _check_model(model)
     return apply_arrays(model, path, *_read(path))
 
 
@@ -146,34 +171,29 @@ def apply_arrays(model, path, arch, arrays):
             raise DataFileError(path, f"was saved with {key}={arch.get(key)}"
                                 f" but the model has {key}={mine[key]}")
     state = model_state(model)
-    missing = sorted(set(state) - set(arrays))
-    if missing:
-        raise DataFileError(path, f"lacks parameters {missing}")
     for name, variable in state.items():
-        value = arrays[name]
         current = variable.get_value(borrow=True)
-        if value.shape != current.shape or value.dtype != current.dtype:
-            raise DataFileError(path, f"holds {name} with shape "
-                                f"{value.shape} and dtype {value.dtype}, the "
-                                f"model needs {current.shape} {current.dtype}")
+        expected_shape(path, name, current.shape,
+                       {k: (v.shape, v.dtype) for k, v in arrays.items()},
+                       current.dtype)
     for name, variable in state.items():
         variable.set_value(arrays[name], borrow=True)
     return model
 
 
 def load_model(path):
-    """Rebuild the ``SdA`` saved at ``path``, in the dtype it was saved in."""
+    """Rebuild the ``SdA`` saved at ``path``, in the dtype it was saved in.
+
+    The architecture is checked against the arrays before the model is
+    built, so a small file cannot make sda build a huge model.
+    """
     from .stacked import SdA
 
     arch, arrays = _read(path)
-    try:
-        with pytensor.config.change_flags(floatX=arch["floatX"]):
-            model = SdA(numpy_rng=np.random.RandomState(0), theano_rng=0,
-                        n_ins=arch["n_ins"],
-                        hidden_layers_sizes=arch["hidden_layers_sizes"],
-                        n_outs=arch["n_outs"],
-                        corruption_levels=arch["corruption_levels"])
-    except (KeyError, TypeError, ValueError) as e:
-        raise DataFileError(path, f"has an invalid architecture record "
-                            f"({e})") from None
+    with pytensor.config.change_flags(floatX=arch["floatX"]):
+        model = SdA(numpy_rng=np.random.RandomState(0), theano_rng=0,
+                    n_ins=arch["n_ins"],
+                    hidden_layers_sizes=arch["hidden_layers_sizes"],
+                    n_outs=arch["n_outs"],
+                    corruption_levels=arch["corruption_levels"])
     return apply_arrays(model, path, arch, arrays)

@@ -12,6 +12,7 @@ so pretraining writes into the MLP.
 """
 
 import functools
+import numbers
 import operator
 
 import numpy as np
@@ -59,10 +60,7 @@ def _corruption(value):
 
 
 def _learning_rate(value):
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"lr must be a number, got {value!r}") from None
+    return _checks.learning_rate("lr", value, zero=True)
 
 
 def _step_input(name, batch_size, width):
@@ -129,10 +127,11 @@ class SdA:
         Width of each hidden layer; at least one.
     n_outs : int
         Number of classes.
-    corruption_levels : sequence of float in [0, 1)
-        One per hidden layer: the level each layer is meant to be pretrained
-        with (the training loop passes it to that layer's pretraining
-        function; the functions themselves default to 0.2 as the tutorial's).
+    corruption_levels : sequence of float in [0, 1), or one float
+        One per hidden layer (a single number is used for every layer): the
+        level each layer is meant to be pretrained with (the training loop
+        passes it to that layer's pretraining function; the functions
+        themselves default to 0.2 as the tutorial's).
 
     Attributes
     ----------
@@ -157,13 +156,18 @@ class SdA:
                  corruption_levels=(0.1, 0.1)):
         self.n_ins = _checks.positive_int("n_ins", n_ins)
         self.n_outs = _checks.positive_int("n_outs", n_outs)
-        sizes = tuple(hidden_layers_sizes)
+        sizes = _checks.sequence("hidden_layers_sizes", hidden_layers_sizes,
+                                 "positive integers")
         if not sizes:
             raise ValueError("hidden_layers_sizes must name at least one "
                              f"layer, got {hidden_layers_sizes!r}")
         for i, s in enumerate(sizes):
             _checks.positive_int(f"hidden_layers_sizes[{i}]", s)
-        levels = tuple(corruption_levels)
+        if isinstance(corruption_levels, numbers.Real) and not isinstance(
+                corruption_levels, bool):  # one level for every layer
+            corruption_levels = [corruption_levels] * len(sizes)
+        levels = _checks.sequence("corruption_levels", corruption_levels,
+                                  "numbers in [0, 1), one per hidden layer")
         if len(levels) != len(sizes):
             raise ValueError(f"corruption_levels must have one level per "
                              f"hidden layer ({len(sizes)}), got "
@@ -471,7 +475,8 @@ class SdA:
         mode = compile_mode(mode)
         fused = self._use_fused(fused, batch_size, mode)
         index = pt.lscalar("index")
-        learning_rate = floatX(learning_rate)
+        learning_rate = floatX(_checks.learning_rate(
+            "learning_rate", learning_rate, zero=True))
 
         if batch_size == 1:  # single rows with static shapes: GEMV and GER
             x = _step_input("x", 1, self.n_ins)

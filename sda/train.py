@@ -19,10 +19,10 @@ import numpy as np
 
 from . import _checks
 from .data import as_datasets, as_shared
-from .errors import SdAError
+from .errors import DataFileError, SdAError
 
 __all__ = ["History", "pretrain", "finetune", "run_epochs",
-           "TrainingInterrupted", "DivergenceError"]
+           "TrainingInterrupted", "DivergenceError", "DIVERGENCE_FACTOR"]
 
 log = logging.getLogger(__name__)
 
@@ -167,19 +167,66 @@ def _stop(flag, checkpointer, save):
         return
     path = save()
     name = signal.Signals(flag["signal"]).name
-    raise TrainingInterrupted(
-        f"{name}: training stopped; its state is saved in {path}. Resume "
-        f"with: python examples/SdA.py --resume {checkpointer.folder} (in "
-        f"code: resume=Checkpointer({str(checkpointer.folder)!r}).load() "
-        f"for pretrain and finetune)")
+    if path is None:
+        raise TrainingInterrupted(
+            f"{name}: training stopped; its state holds NaN or infinite "
+            f"values and was not saved (the last good checkpoint, if any, "
+            f"stays in {checkpointer.path})")
+    hint = checkpointer.resume_hint or (
+        f"resume=Checkpointer({str(checkpointer.folder)!r}).load() for "
+        f"pretrain and finetune")
+    raise TrainingInterrupted(f"{name}: training stopped; its state is saved "
+                              f"in {path}. Resume with: {hint}")
 
 
-def _diverged(cost, where, learning_rate, checkpointer):
+#: Default of ``divergence_factor``: a minibatch cost this many times the
+#: largest of the first costs (see :class:`_Guard`) counts as divergence.
+DIVERGENCE_FACTOR = 1e3
+
+
+class _Guard:
+    """Watches the costs of one layer's pretraining or of fine-tuning.
+
+    A cost that is NaN or infinite, or larger than ``factor`` times the
+    largest of the first ``warmup`` costs (and at least ``factor``: costs
+    near zero give no scale), means training diverged.  A learning rate far
+    too large makes the cost explode long before it overflows.
+    """
+
+    def __init__(self, factor, warmup=10):
+        self.factor, self.warmup = factor, warmup
+        self.first = []
+        self.limit = _LARGEST  # NaN and inf fail ``cost <= limit``
+
+    def ok(self, cost):
+        if not cost <= self.limit:
+            return False
+        if self.warmup:
+            self.first.append(abs(float(cost)))
+            self.warmup -= 1
+            if not self.warmup and self.factor is not None:
+                self.limit = self.factor * max(1.0, max(self.first))
+        return True
+
+    def problem(self, cost):
+        if not math.isfinite(cost):
+            return f"the cost is {cost}"
+        return (f"the cost {cost:.6g} is more than {self.factor:g} times "
+                f"the largest of the first costs ({max(self.first):.6g})")
+
+
+# float32's largest: a float32 cost compared with a larger Python float would
+# cast it to float32 (NEP 50) and overflow to inf, which inf would pass
+_LARGEST = float(np.finfo(np.float32).max)
+
+
+def _diverged(guard, cost, where, learning_rate, checkpointer):
+    # a checkpoint is named only if it loads: finite and valid
     kept = (f"; the last good checkpoint stays in {checkpointer.path}"
-            if checkpointer is not None and checkpointer.exists() else "")
+            if checkpointer is not None and checkpointer.is_good() else "")
     return DivergenceError(
-        f"{where}: the cost is {cost}; training diverged. Try a smaller "
-        f"learning rate than {learning_rate}{kept}")
+        f"{where}: {guard.problem(float(cost))}; training diverged. Try a "
+        f"smaller learning rate than {learning_rate}{kept}")
 
 
 def _position(meta, phase):
@@ -195,9 +242,21 @@ def _position(meta, phase):
     return meta["position"]
 
 
+def _check_resume(checkpointer, at, **limits):
+    """Check a checkpoint's position against this run's data and epochs."""
+    if checkpointer is None:
+        raise ValueError("resume needs the checkpointer that saved it")
+    for field, (value, top) in limits.items():
+        if value > top:
+            raise DataFileError(checkpointer.path, f"has position.{field} "
+                                f"{value}, but this run has at most {top}: "
+                                f"it comes from other data or settings")
+
+
 def pretrain(model, train_set_x, *, epochs=15, batch_size=1, learning_rate=0.001,
              corruption_levels=None, history=None, progress=None, mode=None,
-             checkpointer=None, resume=None):
+             checkpointer=None, resume=None,
+             divergence_factor=DIVERGENCE_FACTOR):
     """Greedy layer-wise pretraining of every dA layer of ``model``.
 
     Each layer ``i`` is trained for ``epochs`` passes over ``train_set_x``
@@ -212,13 +271,18 @@ def pretrain(model, train_set_x, *, epochs=15, batch_size=1, learning_rate=0.001
     With a :class:`~sda.checkpoint.Checkpointer`, a checkpoint is written
     after every epoch, and Ctrl-C or SIGTERM writes one at the next
     minibatch boundary and raises :class:`TrainingInterrupted`.  ``resume``
-    is the ``(meta, arrays)`` of a checkpoint to continue from.  A NaN or
-    infinite cost raises :class:`DivergenceError` naming the layer, epoch and
-    minibatch.
+    is the ``(meta, arrays)`` of a checkpoint to continue from; its position
+    must fit this run's data and epochs.
+
+    A NaN or infinite cost, or one more than ``divergence_factor`` times the
+    largest of a layer's first ten costs (``None``: only NaN and infinity),
+    raises :class:`DivergenceError` naming the layer, epoch and minibatch.
     """
     epochs = _check_epochs("pretraining_epochs", epochs)
+    learning_rate = _checks.learning_rate("learning_rate", learning_rate)
+    factor = _divergence_factor(divergence_factor)
     levels = (model.corruption_levels if corruption_levels is None
-              else tuple(corruption_levels))
+              else _checks.sequence("corruption_levels", corruption_levels))
     if len(levels) != model.n_layers:
         raise ValueError(f"corruption_levels must have one level per layer "
                          f"({model.n_layers}), got {corruption_levels!r}")
@@ -228,18 +292,22 @@ def pretrain(model, train_set_x, *, epochs=15, batch_size=1, learning_rate=0.001
     train_set_x = as_shared("train_set_x", train_set_x, model.x.dtype)
     with _compiling(progress, "pretraining functions"):
         fns = model.pretraining_functions(train_set_x, batch_size, mode=mode)
+    n_batches = train_set_x.get_value(borrow=True).shape[0] // batch_size
     meta, arrays = resume if resume is not None else (None, None)
     at = _position(meta, "pretrain")
     if at is not None:
         if at.get("done"):  # fine-tuning restores the state it saved
             return history
+        _check_resume(checkpointer, at, layer=(at["layer"], model.n_layers),
+                      epoch=(at["epoch"], epochs),
+                      index=(at["index"], n_batches))
         checkpointer.restore(model, meta, arrays)
-    n_batches = train_set_x.get_value(borrow=True).shape[0] // batch_size
     batch_costs = np.empty(n_batches)
     layer0 = at["layer"] if at else 0
     with _stop_signals(checkpointer is not None) as flag:
         for k in range(layer0, model.n_layers):
             fn, level = fns[k], levels[k]
+            guard = _Guard(factor)
             if len(history.pretraining_costs) <= k:
                 history.pretraining_costs.append([])
                 history.pretraining_times.append(0.0)
@@ -254,9 +322,9 @@ def pretrain(model, train_set_x, *, epochs=15, batch_size=1, learning_rate=0.001
                         progress, index0, n_batches,
                         f"layer {k} epoch {epoch + 1}/{epochs}"):
                     cost = fn(index, corruption=level, lr=learning_rate)
-                    if not math.isfinite(cost):
+                    if not guard.ok(cost):
                         raise _diverged(
-                            float(cost), f"pretraining layer {k}, epoch "
+                            guard, cost, f"pretraining layer {k}, epoch "
                             f"{epoch}, minibatch {index}", learning_rate,
                             checkpointer)
                     batch_costs[index] = cost
@@ -284,7 +352,7 @@ def finetune(model, datasets, *, epochs=1000, batch_size=1, learning_rate=0.1,
              patience=None, patience_increase=2.0,
              improvement_threshold=0.995, validation_frequency=None,
              history=None, progress=None, mode=None, checkpointer=None,
-             resume=None):
+             resume=None, divergence_factor=DIVERGENCE_FACTOR):
     """Fine-tune ``model`` by SGD with the tutorial's early stopping.
 
     Training stops after ``epochs`` or when the iteration count passes the
@@ -298,14 +366,16 @@ def finetune(model, datasets, *, epochs=1000, batch_size=1, learning_rate=0.1,
     ``datasets`` is ``[(train_x, train_y), (valid_x, valid_y), (test_x,
     test_y)]``: shared variables, arrays or the tutorial's cast labels, as
     :meth:`SdA.build_finetune_functions` takes them.  ``progress``,
-    ``checkpointer`` and ``resume`` work as in :func:`pretrain`; a checkpoint
-    is written after every epoch.
+    ``checkpointer``, ``resume`` and ``divergence_factor`` work as in
+    :func:`pretrain`; a checkpoint is written after every epoch.
 
     Returns
     -------
     History
     """
     epochs = _check_epochs("training_epochs", epochs)
+    learning_rate = _checks.learning_rate("learning_rate", learning_rate)
+    factor = _divergence_factor(divergence_factor)
     history = History() if history is None else history
     datasets = as_datasets(datasets, model.x.dtype)
     with _compiling(progress, "fine-tuning functions"):
@@ -322,6 +392,9 @@ def finetune(model, datasets, *, epochs=1000, batch_size=1, learning_rate=0.1,
     best_params = None
     at = _position(meta, "finetune")
     if at is not None:  # saved in fine-tuning or after: its state is ours
+        if not at.get("done"):
+            _check_resume(checkpointer, at, epoch=(at["epoch"], epochs),
+                          index=(at["index"], n_train_batches))
         best_params = checkpointer.restore(model, meta, arrays)
         if at.get("done"):
             for p, value in zip(model.params, best_params or []):
@@ -336,6 +409,7 @@ def finetune(model, datasets, *, epochs=1000, batch_size=1, learning_rate=0.1,
         if index0:
             epoch -= 1  # the saved epoch is unfinished: go on inside it
     t0 = time.perf_counter() - history.finetune_time
+    guard = _Guard(factor)
 
     def position(next_epoch, next_index, stopped=False):
         return {"phase": "finetune", "epoch": next_epoch, "index": next_index,
@@ -344,14 +418,18 @@ def finetune(model, datasets, *, epochs=1000, batch_size=1, learning_rate=0.1,
     with _stop_signals(checkpointer is not None) as flag:
         while epoch < epochs and not done:
             epoch += 1
+            # minibatches done in this epoch; a run stopped after the last
+            # minibatch of an epoch resumes with all of them done
+            n_done = index0
             for index in _minibatches(progress, index0, n_train_batches,
                                       f"fine-tuning epoch {epoch}"):
                 cost = train_fn(index)
-                if not math.isfinite(cost):
-                    raise _diverged(float(cost), f"fine-tuning epoch {epoch}, "
-                                    f"minibatch {index}", learning_rate,
-                                    checkpointer)
+                if not guard.ok(cost):
+                    raise _diverged(guard, cost, f"fine-tuning epoch "
+                                    f"{epoch}, minibatch {index}",
+                                    learning_rate, checkpointer)
                 batch_costs[index] = cost
+                n_done = index + 1
                 iteration = (epoch - 1) * n_train_batches + index
                 if (iteration + 1) % validation_frequency == 0:
                     valid = float(np.mean(valid_score()))
@@ -376,8 +454,8 @@ def finetune(model, datasets, *, epochs=1000, batch_size=1, learning_rate=0.1,
                     best_params, batch_costs[:index + 1]))
             index0 = 0
             history.finetune_costs.append(
-                float(batch_costs[:index + 1].mean()))
-            history.iterations = iteration + 1
+                float(batch_costs[:n_done].mean()) if n_done else np.nan)
+            history.iterations = (epoch - 1) * n_train_batches + n_done
             history.epochs = epoch
             history.finetune_time = time.perf_counter() - t0
             log.info("finetune epoch %d: cost %.6f, validation error %.4f",
@@ -394,7 +472,7 @@ def finetune(model, datasets, *, epochs=1000, batch_size=1, learning_rate=0.1,
                                       if history.validation_errors else None),
                     best_validation_error=history.best_validation_error,
                     test_error=history.test_error, patience=patience,
-                    iteration=iteration + 1,
+                    iteration=history.iterations,
                     elapsed=time.perf_counter() - t0)
     history.stopped_early = done
     if best_params is not None:
@@ -404,6 +482,19 @@ def finetune(model, datasets, *, epochs=1000, batch_size=1, learning_rate=0.1,
     if checkpointer is not None:
         checkpointer.save(model, history, {"phase": "done"}, best_params)
     return history
+
+
+def _divergence_factor(value):
+    if value is None:
+        return None
+    try:
+        factor = float(value)
+    except (TypeError, ValueError):
+        factor = None
+    if factor is None or not (math.isfinite(factor) and factor > 1):
+        raise ValueError(f"divergence_factor must be a number above 1 or "
+                         f"None, got {value!r}")
+    return factor
 
 
 def _check_epochs(name, value):

@@ -49,8 +49,9 @@ def test_an_interrupted_run_resumes_to_the_same_result(tmp_path, float64,
     reference, ref_history = run(tmp_path / "straight")
     with pytest.raises(TrainingInterrupted,
                        match=r"SIGINT: training stopped; its state is saved "
-                             r"in .*checkpoint.npz. Resume with: python "
-                             r"examples/SdA.py --resume"):
+                             r"in .*checkpoint.npz. Resume with: resume="
+                             r"Checkpointer\('.*cut'\).load\(\) for pretrain "
+                             r"and finetune"):
         run(tmp_path / "cut", interrupt_at)
     meta, _ = Checkpointer(tmp_path / "cut").load()
     assert meta["position"]["phase"] == interrupt_at[0]
@@ -84,7 +85,9 @@ def test_divergence_names_where_it_happened(tmp_path, float64):
                        r"checkpoint stays in .*checkpoint.npz"):
         pretrain(model, sets[0][0], epochs=1, batch_size=4,
                  learning_rate=0.5, checkpointer=cp)
-    assert cp.path.read_bytes() != before  # layer 0's epoch was saved
+    # layer 0's epoch ended with a state holding inf: not written over the
+    # last good checkpoint
+    assert cp.path.read_bytes() == before
     model.logLayer.W.set_value(np.full((6, 3), np.nan))
     with pytest.raises(DivergenceError, match="fine-tuning epoch 1, "
                                               "minibatch 0: the cost is nan"):

@@ -251,7 +251,7 @@ def test_bad_pretraining_step_arguments_are_refused():
     with pytest.raises(ValueError, match=r"corruption must be in \[0, 1\), "
                                          r"got 1.5"):
         fn(0, corruption=1.5)
-    with pytest.raises(ValueError, match="lr must be a number, got 'fast'"):
+    with pytest.raises(ValueError, match="lr must be a non-negative number, got 'fast'"):
         fn(0, lr="fast")
     with pytest.raises(TypeError):
         fn(2.5)
