@@ -218,7 +218,7 @@ def split_mnist(arrays, n_valid=N_VALID):
     fx = pytensor.config.floatX
 
     def scale(x):
-        return (x / np.asarray(PIXEL_SCALE, fx)).astype(fx)
+        return (x / np.asarray(PIXEL_SCALE, fx)).astype(fx, copy=False)
 
     cut = n - n_valid
     return [(scale(arrays["train_x"][:cut]), arrays["train_y"][:cut]),

@@ -67,14 +67,24 @@ def open_regular(path):
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
         raise DataFileError(path, "no such file") from None
-    except OSError as e:
+    except OSError as e:  # a socket cannot be opened at all, for one
+        try:
+            _refuse_special(path, os.stat(path).st_mode)
+        except OSError:
+            pass
         raise DataFileError(path, f"cannot be read ({e.strerror})") from None
-    mode = os.fstat(fd).st_mode
-    if not stat.S_ISREG(mode):
+    try:
+        _refuse_special(path, os.fstat(fd).st_mode)
+    except DataFileError:
         os.close(fd)
+        raise
+    return os.fdopen(fd, "rb")
+
+
+def _refuse_special(path, mode):
+    if not stat.S_ISREG(mode):
         kind = next((k for test, k in _KINDS if test(mode)), "not a file")
         raise DataFileError(path, f"is {kind}, not a regular file: refused")
-    return os.fdopen(fd, "rb")
 
 
 class _Inflating:

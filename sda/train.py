@@ -180,7 +180,7 @@ def _stop(flag, checkpointer, save):
 
 
 #: Default of ``divergence_factor``: a minibatch cost this many times the
-#: largest of the first costs (see :class:`_Guard`) counts as divergence.
+#: first cost (see :class:`_Guard`) counts as divergence.
 DIVERGENCE_FACTOR = 1e3
 
 
@@ -188,31 +188,30 @@ class _Guard:
     """Watches the costs of one layer's pretraining or of fine-tuning.
 
     A cost that is NaN or infinite, or larger than ``factor`` times the
-    largest of the first ``warmup`` costs (and at least ``factor``: costs
-    near zero give no scale), means training diverged.  A learning rate far
-    too large makes the cost explode long before it overflows.
+    first cost (the cost of the weights before this run changed them; at
+    least 1, since costs near zero give no scale), means training diverged:
+    a learning rate far too large makes the cost explode within a few
+    steps, long before it overflows.
     """
 
-    def __init__(self, factor, warmup=10):
-        self.factor, self.warmup = factor, warmup
-        self.first = []
+    def __init__(self, factor):
+        self.factor, self.first = factor, None
         self.limit = _LARGEST  # NaN and inf fail ``cost <= limit``
 
     def ok(self, cost):
         if not cost <= self.limit:
             return False
-        if self.warmup:
-            self.first.append(abs(float(cost)))
-            self.warmup -= 1
-            if not self.warmup and self.factor is not None:
-                self.limit = self.factor * max(1.0, max(self.first))
+        if self.first is None:
+            self.first = abs(float(cost))
+            if self.factor is not None:
+                self.limit = self.factor * max(1.0, self.first)
         return True
 
     def problem(self, cost):
         if not math.isfinite(cost):
             return f"the cost is {cost}"
         return (f"the cost {cost:.6g} is more than {self.factor:g} times "
-                f"the largest of the first costs ({max(self.first):.6g})")
+                f"the first cost ({self.first:.6g})")
 
 
 # float32's largest: a float32 cost compared with a larger Python float would
@@ -275,8 +274,8 @@ def pretrain(model, train_set_x, *, epochs=15, batch_size=1, learning_rate=0.001
     must fit this run's data and epochs.
 
     A NaN or infinite cost, or one more than ``divergence_factor`` times the
-    largest of a layer's first ten costs (``None``: only NaN and infinity),
-    raises :class:`DivergenceError` naming the layer, epoch and minibatch.
+    layer's first cost in this run (``None``: only NaN and infinity), raises
+    :class:`DivergenceError` naming the layer, epoch and minibatch.
     """
     epochs = _check_epochs("pretraining_epochs", epochs)
     learning_rate = _checks.learning_rate("learning_rate", learning_rate)
