@@ -21,7 +21,9 @@ setup(
     # sda.data looks for it first.
     packages=find_packages(include=["sda", "sda.*"]) + ["sda._data"],
     package_dir={"sda._data": "data"},
-    package_data={"sda._data": ["mnist/*.gz", "mnist/README.md"]},
+    # the C of the ops, compiled by PyTensor on first use
+    package_data={"sda": ["c/*.h"],
+                  "sda._data": ["mnist/*.gz", "mnist/README.md"]},
     include_package_data=False,
     python_requires=">=3.11",
     install_requires=[

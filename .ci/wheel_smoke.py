@@ -1,7 +1,8 @@
 """Smoke check of an installed wheel, run from a folder outside the checkout.
 
 The embedded MNIST must load from the installed package, and one step of
-each training function must run.
+each training function must run, the fused C steps included (their C is
+package data).
 """
 
 import math
@@ -17,6 +18,10 @@ train_x = datasets[0][0]
 model = sda.SdA(numpy_rng=1, n_ins=784, hidden_layers_sizes=[20], n_outs=10,
                 corruption_levels=[0.1])
 cost = model.pretraining_functions(train_x, batch_size=20)[0](0)
+# minibatch 1 runs the fused C step, compiled from the wheel's sda/c headers
+fused = model.pretraining_functions(train_x, batch_size=1)[0]
+assert "DenoisingSGDStep" in str(fused.function.maker.fgraph.toposort())
+assert math.isfinite(fused(0))
 train_fn, valid_score, _ = model.build_finetune_functions(datasets, 20, 0.1)
 nll = train_fn(0)
 assert math.isfinite(cost) and math.isfinite(nll), (cost, nll)

@@ -202,11 +202,26 @@ def test_fused_steps_give_the_same_result_on_any_number_of_threads():
             "h = hashlib.sha1(c.tobytes()); "
             "[h.update(a.tobytes()) for a in p + bp]; print(h.hexdigest())")
     digests = set()
-    for threads in ("1", "2", "3"):
-        env = dict(os.environ, OMP_NUM_THREADS=threads)
+    # OMP_NUM_THREADS=1 and openmp=False compile without OpenMP: serially
+    for env in ({"OMP_NUM_THREADS": "1"}, {"OMP_NUM_THREADS": "2"},
+                {"OMP_NUM_THREADS": "3"}, {"PYTENSOR_FLAGS": "openmp=False"}):
+        env = dict(os.environ, **env)
         out = subprocess.run([sys.executable, "-c", code], env=env,
                              capture_output=True, text=True, timeout=300,
                              cwd=os.path.dirname(os.path.dirname(__file__)))
         assert out.returncode == 0, out.stderr
         digests.add(out.stdout.split()[-1])
     assert len(digests) == 1
+
+
+def test_openmp_follows_pytensors_flag_when_the_user_sets_it():
+    code = ("import sda.csource as c; print(c.use_openmp(), "
+            "'-fopenmp' in c.openmp_args())")
+    for flags, expected in (("", "True True"), ("openmp=False", "False False"),
+                            ("openmp=True", "True True")):
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("PYTENSOR_FLAGS", "OMP_NUM_THREADS")}
+        env["PYTENSOR_FLAGS"] = flags
+        out = subprocess.run([sys.executable, "-c", code], env=env,
+                             capture_output=True, text=True, timeout=120)
+        assert out.stdout.strip() == expected, (flags, out.stderr)
