@@ -10,11 +10,24 @@ import numbers
 import numpy as np
 
 
+def is_integer(value):
+    """True for Python and NumPy integers; not for ``bool``, which Python
+    counts as one."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
 def positive_int(name, value):
     """``value`` as an int, if it is an integer >= 1."""
-    if (isinstance(value, bool) or not isinstance(value, numbers.Integral)
-            or value < 1):
+    if not is_integer(value) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def non_negative_int(name, value):
+    """``value`` as an int, if it is an integer >= 0."""
+    if not is_integer(value) or value < 0:
+        raise ValueError(f"{name} must be a non-negative integer, "
+                         f"got {value!r}")
     return int(value)
 
 

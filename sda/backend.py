@@ -2,17 +2,10 @@
 
 PyTensor 3 compiles with Numba by default, and its C backend (the ``CVM``
 mode, Theano's old ``FAST_RUN``) finds no BLAS on a plain ``pip`` install, so
-its matrix products fall back to a slow NumPy C-API path.  Measured with
-``benchmarks/bench_sda.py`` on the 2-core development machine, one run, for
-the tutorial's first pretraining step in float32 (samples/s):
-
-=====================================  ============  =============
-configuration                          minibatch 1   minibatch 20
-=====================================  ============  =============
-C VM linked to OpenBLAS                541           4751
-Numba (PyTensor 3's default)           270           3333
-C VM without BLAS                      50            893
-=====================================  ============  =============
+its matrix products fall back to a slow NumPy C-API path: several times
+slower than Numba, which is itself slower than the C backend with a BLAS
+(``benchmarks/bench_sda.py --configs sda,sda-numba,sda-cvm-noblas`` prints
+the figures; docs/performance.md has a run).
 
 So this module links PyTensor's C backend to the OpenBLAS that PyPI ships as
 ``scipy-openblas32`` (a dependency of ``sda``) and makes ``CVM`` the default
@@ -22,7 +15,8 @@ so each BLAS name that PyTensor's C code declares is renamed with a ``-D``
 compiler flag.
 
 Nothing is changed when the user chose for themselves: a ``blas__ldflags``
-or a ``mode`` given in ``PYTENSOR_FLAGS`` or ``.pytensorrc`` is kept, and
+or a ``mode`` given in ``PYTENSOR_FLAGS`` or ``.pytensorrc``, or set in code
+before ``import sda``, is kept, and
 ``SDA_MODE`` (or :func:`set_mode`) selects another mode.  When the C backend
 has to run without BLAS, a :class:`SlowBackendWarning` says so.
 """

@@ -25,10 +25,10 @@ another run's files.
 
 import contextlib
 import json
-import numbers
 
 import numpy as np
 
+from ._checks import is_integer
 from .errors import DataFileError, OutputError
 from .files import (NpzArchive, as_path, atomic_write, check_writable,
                     remove_stale_temporaries)
@@ -66,8 +66,7 @@ def set_rng_states(model, states, path):
 
 
 def _count(value):
-    return (isinstance(value, numbers.Integral) and not isinstance(value, bool)
-            and value >= 0)
+    return is_integer(value) and value >= 0
 
 
 def check_meta(meta, path):

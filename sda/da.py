@@ -10,8 +10,6 @@ the corrupted input and decodes the code back to the input space:
 and is trained to make :math:`z` close to the *uncorrupted* :math:`x`.
 """
 
-import numbers
-
 import pytensor
 import pytensor.tensor as pt
 
@@ -31,8 +29,7 @@ def as_random_streams(theano_rng, numpy_rng):
     """The symbolic generator: given, seeded by an int, or drawn from ``numpy_rng``."""
     if theano_rng is None:
         return RandomStreams(draw_seed(numpy_rng))
-    if isinstance(theano_rng, numbers.Integral) and not isinstance(theano_rng,
-                                                                   bool):
+    if _checks.is_integer(theano_rng):
         return RandomStreams(int(theano_rng))
     if callable(getattr(theano_rng, "binomial", None)):
         return theano_rng  # sda.RandomStreams or PyTensor's RandomStream

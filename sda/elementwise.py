@@ -2,10 +2,10 @@ r"""Vectorised sigmoid and softplus for the C backend.
 
 PyTensor's C code evaluates :math:`s(a) = 1 / (1 + e^{-a})` and
 :math:`\mathrm{softplus}(a) = \log(1 + e^a)` one element at a time through
-the C library's ``exp`` and ``log1p``, which the compiler cannot vectorise.
-At minibatch 128 the first pretraining layer's softplus cost took 2.9 ms
-and a sigmoid of its hidden layer 0.76 ms, against 1.5 ms for each of the
-step's five matrix products (float32, ``benchmarks/bench_kernels.py``).  The ops here compute the same functions from one
+the C library's ``exp`` and ``log1p``, which the compiler cannot vectorise:
+at minibatch 128 the softplus of a pretraining cost took longer than one
+of the step's five matrix products (``benchmarks/bench_kernels.py`` prints
+the figures).  The ops here compute the same functions from one
 exponential of :math:`-|a|`,
 
 .. math::

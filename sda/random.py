@@ -15,6 +15,8 @@ import numpy as np
 from pytensor.tensor.random.basic import BernoulliRV
 from pytensor.tensor.random.variable import shared_rng
 
+from ._checks import is_integer
+
 __all__ = ["RandomStreams", "as_numpy_rng", "draw_seed"]
 
 
@@ -22,8 +24,8 @@ class _UniformBernoulliRV(BernoulliRV):
     """Bernoulli draws as ``u <= p`` from one ``Generator.random`` call.
 
     PyTensor samples ``bernoulli`` through SciPy and ``binomial`` through
-    NumPy with array-valued parameters, NumPy's slow path: 3.0 ms for a
-    128 x 1000 mask against 0.41 ms here (``benchmarks/bench_kernels.py``).  The Numba backend compiles
+    NumPy with array-valued parameters, NumPy's slow path, several times
+    slower (``benchmarks/bench_kernels.py`` times both).  The Numba backend compiles
     ``BernoulliRV``'s own kernel, which compares the same uniforms in the
     same order, so both backends draw identical masks.
     """
@@ -42,8 +44,7 @@ def as_numpy_rng(numpy_rng, name="numpy_rng"):
     """Accept what the tutorial passes (``RandomState``), a ``Generator`` or a seed."""
     if isinstance(numpy_rng, (np.random.RandomState, np.random.Generator)):
         return numpy_rng
-    if isinstance(numpy_rng, numbers.Integral) and not isinstance(numpy_rng,
-                                                                  bool):
+    if is_integer(numpy_rng):
         return np.random.RandomState(int(numpy_rng))
     raise ValueError(f"{name} must be a numpy.random.RandomState, a "
                      f"numpy.random.Generator or an integer seed, "
@@ -84,7 +85,7 @@ class RandomStreams:
     """
 
     def __init__(self, seed):
-        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        if not is_integer(seed):
             raise ValueError(f"seed must be an integer, got {seed!r}")
         self.seed_value = int(seed)
         self.state_updates = []

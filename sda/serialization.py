@@ -21,6 +21,7 @@ import numbers
 import numpy as np
 import pytensor
 
+from ._checks import is_integer
 from ._version import __version__
 from .errors import DataFileError
 from .files import (NpzArchive, as_path, atomic_write, expected_shape,
@@ -44,8 +45,7 @@ def architecture(model):
 
 
 def _positive_int(value):
-    return (isinstance(value, numbers.Integral) and not isinstance(value, bool)
-            and value >= 1)
+    return is_integer(value) and value >= 1
 
 
 def check_architecture(arch, path):

@@ -245,9 +245,9 @@ def _check_resume(checkpointer, at, **limits):
     """Check a checkpoint's position against this run's data and epochs."""
     if checkpointer is None:
         raise ValueError("resume needs the checkpointer that saved it")
-    for field, (value, top) in limits.items():
+    for name, (value, top) in limits.items():
         if value > top:
-            raise DataFileError(checkpointer.path, f"has position.{field} "
+            raise DataFileError(checkpointer.path, f"has position.{name} "
                                 f"{value}, but this run has at most {top}: "
                                 f"it comes from other data or settings")
 
@@ -277,7 +277,7 @@ def pretrain(model, train_set_x, *, epochs=15, batch_size=1, learning_rate=0.001
     layer's first cost in this run (``None``: only NaN and infinity), raises
     :class:`DivergenceError` naming the layer, epoch and minibatch.
     """
-    epochs = _check_epochs("pretraining_epochs", epochs)
+    epochs = _checks.non_negative_int("pretraining_epochs", epochs)
     learning_rate = _checks.learning_rate("learning_rate", learning_rate)
     factor = _divergence_factor(divergence_factor)
     levels = (model.corruption_levels if corruption_levels is None
@@ -372,7 +372,7 @@ def finetune(model, datasets, *, epochs=1000, batch_size=1, learning_rate=0.1,
     -------
     History
     """
-    epochs = _check_epochs("training_epochs", epochs)
+    epochs = _checks.non_negative_int("training_epochs", epochs)
     learning_rate = _checks.learning_rate("learning_rate", learning_rate)
     factor = _divergence_factor(divergence_factor)
     history = History() if history is None else history
@@ -494,11 +494,3 @@ def _divergence_factor(value):
         raise ValueError(f"divergence_factor must be a number above 1 or "
                          f"None, got {value!r}")
     return factor
-
-
-def _check_epochs(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
-            or value < 0:
-        raise ValueError(f"{name} must be a non-negative integer, "
-                         f"got {value!r}")
-    return int(value)

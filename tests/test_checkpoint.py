@@ -2,7 +2,6 @@
 
 import gzip
 import os
-import pickle
 import signal
 
 import numpy as np

@@ -5,7 +5,6 @@ import pickle
 import struct
 
 import numpy as np
-import pytensor
 import pytest
 
 import sda

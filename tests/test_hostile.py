@@ -18,7 +18,6 @@ import sys
 import textwrap
 import time
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import pytensor
