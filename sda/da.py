@@ -77,6 +77,16 @@ class dA:
         The symbolic input.
     params : list
         ``[W, b, b_prime]``.
+
+    Examples
+    --------
+    >>> import pytensor
+    >>> with pytensor.config.change_flags(floatX="float32"):
+    ...     da = dA(numpy_rng=0, n_visible=4, n_hidden=3)
+    >>> da
+    dA(n_visible=4, n_hidden=3, loss='cross_entropy', floatX='float32')
+    >>> da.reconstruct([[0.0, 1.0, 1.0, 0.0]]).shape
+    (1, 4)
     """
 
     def __init__(self, numpy_rng, theano_rng=None, input=None, n_visible=784,

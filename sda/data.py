@@ -325,6 +325,15 @@ def as_shared(name, data, dtype=None, *, labels=False):
     Returns
     -------
     shared variable
+
+    Examples
+    --------
+    >>> x = as_shared("train_set_x", [[0, 1], [1, 0]], "float32")
+    >>> x.get_value().dtype
+    dtype('float32')
+    >>> as_shared("train_set_y", np.array([0, 1], dtype=np.uint8),
+    ...           labels=True).get_value().dtype
+    dtype('int32')
     """
     dtype = str(dtype or pytensor.config.floatX)
     if isinstance(data, pytensor.compile.SharedVariable):

@@ -19,6 +19,10 @@ def glorot_uniform(numpy_rng, n_in, n_out, gain=1.0):
     is a quarter of ``tanh``'s.  The matrix has shape ``(n_in, n_out)`` and
     is drawn with ``numpy_rng.uniform``, as in the tutorial, so a
     ``RandomState`` with the tutorial's seed yields the tutorial's weights.
+
+    >>> W = glorot_uniform(np.random.RandomState(0), 784, 500, gain=4.0)
+    >>> W.shape, bool(abs(W).max() <= 4 * np.sqrt(6 / 1284))
+    ((784, 500), True)
     """
     bound = gain * np.sqrt(6.0 / (n_in + n_out))
     return floatX(numpy_rng.uniform(low=-bound, high=bound,

@@ -76,6 +76,9 @@ def evaluation_batch_size(n_examples, batch_size, at_least=1000):
     ``n_examples`` that is at least ``max(batch_size, at_least)`` (or all
     examples), so the minibatches are equal and the mean of their error
     rates is the error rate of the whole set, with no example left out.
+
+    >>> evaluation_batch_size(10000, 20), evaluation_batch_size(1001, 1)
+    (1000, 1001)
     """
     target = min(n_examples, max(batch_size, at_least))
     for size in range(target, n_examples + 1):
@@ -150,6 +153,15 @@ class SdA:
         Negative log-likelihood of ``y`` under the network.
     errors : TensorVariable
         Fraction of misclassified examples in the minibatch.
+
+    Examples
+    --------
+    >>> model = SdA(numpy_rng=1, n_ins=4, hidden_layers_sizes=[3, 2],
+    ...             n_outs=2, corruption_levels=0.1)
+    >>> model.dA_layers[1].W is model.sigmoid_layers[1].W
+    True
+    >>> model.predict_proba([[0.0, 1.0, 0.5, 0.25]]).shape
+    (1, 2)
     """
 
     def __init__(self, numpy_rng, theano_rng=None, n_ins=784,

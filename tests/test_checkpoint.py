@@ -9,7 +9,7 @@ import pytensor
 import pytest
 
 import sda
-from conftest import clustered_sets, small_sda, tutorial_pickle
+from helpers import clustered_sets, small_sda, tutorial_pickle
 from sda.checkpoint import Checkpointer
 from sda.data import load_pickle, read_idx
 from sda.serialization import load_model, save_model

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from sda import cli
-from test_examples import EXAMPLES, example
+from helpers import EXAMPLES, example
 
 
 def refused(script, argv, capsys):

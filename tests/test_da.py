@@ -7,7 +7,7 @@ import pytest
 from pytensor.gradient import verify_grad
 
 import sda
-from conftest import sigmoid
+from helpers import sigmoid
 
 
 def make_dA(n_visible=12, n_hidden=7, seed=0, **kwargs):

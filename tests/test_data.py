@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import sda
-from conftest import tutorial_pickle
+from helpers import tutorial_pickle
 from sda.data import MNIST_SHA256, load_pickle, read_idx
 
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]

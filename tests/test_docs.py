@@ -19,8 +19,9 @@ def test_the_readme_has_runnable_examples():
     assert len(blocks(ROOT / "README.md")) >= 2
 
 
-@pytest.mark.parametrize("page", [p for p in PAGES if blocks(p)],
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize("page", [
+    pytest.param(p, marks=[pytest.mark.slow] if p.name == "README.md" else [])
+    for p in PAGES if blocks(p)], ids=lambda p: p.name)
 def test_code_blocks_run_in_order(page, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)  # the examples write files
     namespace = {"__name__": "__docs__"}

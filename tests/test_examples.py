@@ -1,11 +1,9 @@
 """The example scripts: tiny runs through their command lines, and the tutorial's own calls."""
 
-import importlib.util
 import json
 import os
 import re
 import signal
-from pathlib import Path
 
 import numpy as np
 import pytensor
@@ -13,18 +11,7 @@ import pytest
 from PIL import Image
 
 import sda
-from conftest import tutorial_pickle
-
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-
-
-def example(name):
-    spec = importlib.util.spec_from_file_location(f"example_{name}",
-                                                  EXAMPLES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
+from helpers import example, tutorial_pickle
 
 @pytest.fixture
 def tiny_mnist(tmp_path, mnist_arrays):
@@ -126,6 +113,7 @@ def test_help_lists_every_argument(capsys):
 
 # -- the calls of the original tutorial's test suite (code/test.py) -----------
 
+@pytest.mark.slow
 def test_tutorial_call_test_dA(tmp_path):
     results = example("dA").test_dA(training_epochs=1,
                                     output_folder=tmp_path, quiet=True)
@@ -135,6 +123,7 @@ def test_tutorial_call_test_dA(tmp_path):
     assert (tmp_path / "filters_corruption_30.png").exists()
 
 
+@pytest.mark.slow
 def test_tutorial_call_test_SdA(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     model, history = example("SdA").test_SdA(

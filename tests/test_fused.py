@@ -193,6 +193,7 @@ def test_fused_ops_refuse_bad_shapes_and_labels(float64):
         DenoisingSGDStep()(W, pt.fvector(), bv, vx, vxt, np.float64(0.1))
 
 
+@pytest.mark.slow
 def test_fused_steps_give_the_same_result_on_any_number_of_threads():
     # the steps go back to one thread when another process takes a core,
     # so the partial sums must not depend on the number of threads

@@ -25,11 +25,11 @@ import pytensor.tensor as pt
 import pytest
 
 import sda
-from conftest import clustered_sets, small_sda
+from helpers import clustered_sets, small_sda
 from sda.checkpoint import Checkpointer, claim_folder
 from sda.serialization import save_model
 from sda.train import DivergenceError, History, finetune, pretrain
-from test_examples import example
+from helpers import example
 
 MiB = 1 << 20
 
@@ -264,7 +264,7 @@ TINY_RUN = ["--hidden-layers-sizes", "8", "--corruption-levels", "0.1",
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory, mnist_arrays):
     """A tiny finished run of examples/SdA.py on a 600-image pickle."""
-    from conftest import tutorial_pickle
+    from helpers import tutorial_pickle
     folder = tmp_path_factory.mktemp("hostile")
     data = folder / "mnist.pkl.gz"
     tutorial_pickle(data, mnist_arrays, n=(600, 100, 100))

@@ -6,7 +6,7 @@ import pytensor.tensor as pt
 import pytest
 
 import sda
-from conftest import sigmoid
+from helpers import sigmoid
 
 
 def trained(floatX):

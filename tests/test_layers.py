@@ -7,7 +7,7 @@ import pytest
 from pytensor.gradient import verify_grad
 
 import sda
-from conftest import sigmoid
+from helpers import sigmoid
 
 
 def test_hidden_layer_init_range_and_forward(floatX):

@@ -7,7 +7,7 @@ import pytest
 from pytensor.gradient import verify_grad
 
 import sda
-from conftest import shared_slice, sigmoid
+from helpers import shared_slice, sigmoid
 from sda.stacked import evaluation_batch_size
 
 
@@ -272,6 +272,7 @@ def test_data_of_the_wrong_width_is_refused():
 
 # -- learning on real MNIST ---------------------------------------------------
 
+@pytest.mark.slow
 def test_pretraining_cost_falls_on_mnist(mnist_split):
     with pytensor.config.change_flags(floatX="float32"):
         train_x, _ = shared_slice(mnist_split, 0, 2000)
@@ -286,6 +287,7 @@ def test_pretraining_cost_falls_on_mnist(mnist_split):
         assert epochs[0] - epochs[2] > 0.02 * epochs[0]
 
 
+@pytest.mark.slow
 def test_finetuning_on_a_few_thousand_images_learns_mnist(mnist_split):
     # 5,000 training images, scored on the whole validation and test sets
     with pytensor.config.change_flags(floatX="float32"):

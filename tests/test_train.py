@@ -5,7 +5,7 @@ import io
 import numpy as np
 import pytest
 
-from conftest import clustered_sets, small_sda
+from helpers import clustered_sets, small_sda
 from sda.progress import ProgressPrinter
 from sda.train import History, finetune, pretrain, run_epochs
 

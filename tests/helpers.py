@@ -1,0 +1,84 @@
+"""Helpers the tests share: reference functions, small data and models, the examples."""
+
+import gzip
+import importlib.util
+import struct
+from pathlib import Path
+
+import numpy as np
+
+import sda
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def example(name):
+    spec = importlib.util.spec_from_file_location(f"example_{name}",
+                                                  EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def shared_slice(split, part, n, start=0):
+    """Shared variables holding ``n`` examples of one part, in floatX."""
+    x, y = split[part]
+    return sda.shared_dataset((x[start:start + n], y[start:start + n]))
+
+
+def sigmoid(a):
+    return 1.0 / (1.0 + np.exp(-a))
+
+
+def _py2_string(b):
+    """Python 2's SHORT_BINSTRING/BINSTRING opcodes (a str, in Python 2)."""
+    if len(b) < 256:
+        return b"U" + bytes([len(b)]) + b
+    return b"T" + struct.pack("<i", len(b)) + b
+
+
+def _py2_array(a):
+    """A NumPy array as Python 2's cPickle protocol 2 wrote it."""
+    a = np.ascontiguousarray(a)
+    shape = b"".join(b"J" + struct.pack("<i", d) for d in a.shape)
+    shape += {1: b"\x85", 2: b"\x86"}[a.ndim]
+    return (b"cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\n"
+            b"K\x00\x85" + _py2_string(b"b") + b"\x87R"
+            b"(K\x01" + shape + b"cnumpy\ndtype\n"
+            + _py2_string(a.dtype.str[1:].encode()) + b"K\x00K\x01\x87R"
+            b"(K\x03" + _py2_string(b"<")
+            + b"NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb"
+            b"\x89" + _py2_string(a.tobytes()) + b"tb")
+
+
+def tutorial_pickle(path, mnist_arrays, n=(300, 200, 100)):
+    """A slice of mnist.pkl.gz as the tutorial built it: x/256 float32, int64 y."""
+    raw = mnist_arrays
+    parts = [(raw["train_x"][:n[0]], raw["train_y"][:n[0]]),
+             (raw["train_x"][50000:50000 + n[1]],
+              raw["train_y"][50000:50000 + n[1]]),
+             (raw["test_x"][:n[2]], raw["test_y"][:n[2]])]
+    body = b"".join(_py2_array((x / 256.0).astype("<f4"))
+                    + _py2_array(y.astype("<i8")) + b"\x86"
+                    for x, y in parts)
+    with gzip.open(path, "wb") as f:
+        f.write(b"\x80\x02" + body + b"\x87.")
+    return parts
+
+
+def clustered_sets(n_ins, sizes, seed=0):
+    """Train/valid/test sets of three separable clusters in [0, 1]."""
+    rng = np.random.default_rng(seed)
+    centers = rng.random((3, n_ins))
+    sets = []
+    for n in sizes:
+        y = rng.integers(0, 3, n)
+        x = np.clip(centers[y] + 0.2 * rng.normal(size=(n, n_ins)), 0, 1)
+        sets.append(sda.shared_dataset((x, y)))
+    return sets
+
+
+def small_sda(seed, n_ins, corruption_levels, sizes=(8, 6)):
+    return sda.SdA(np.random.RandomState(seed), n_ins=n_ins,
+                   hidden_layers_sizes=sizes, n_outs=3,
+                   corruption_levels=corruption_levels)
