@@ -1,20 +1,26 @@
 r"""The denoising autoencoder (Vincent, Larochelle, Bengio & Manzagol, 2008).
 
-A dA corrupts its input :math:`x` into :math:`\tilde{x}` (here: masking
-noise, each entry set to zero with probability ``corruption_level``), encodes
-the corrupted input and decodes the code back to the input space:
+A dA corrupts its input :math:`x` into :math:`\tilde{x}` (masking noise by
+default: each entry set to zero with probability ``corruption_level``; the
+other noises of Vincent et al., 2010, are in :mod:`sda.noise`), encodes the
+corrupted input and decodes the code back to the input space:
 
 .. math::
     y = s(\tilde{x} W + b), \qquad z = s(y W' + b'), \qquad W' = W^T
+    \text{ (tied) or its own weights (untied)}
 
-and is trained to make :math:`z` close to the *uncorrupted* :math:`x`.
+and is trained to make :math:`z` close to the *uncorrupted* :math:`x`,
+optionally with more weight on the components the noise changed
+(*emphasised* denoising, Vincent et al., 2010, §4.3).
 """
 
+import numpy as np
 import pytensor
 import pytensor.tensor as pt
 
 from . import _checks
 from .inference import CHUNK_ROWS, CompiledFunctions
+from .noise import as_noise
 from .init import floatX, glorot_uniform, zeros
 from .random import RandomStreams, as_numpy_rng, draw_seed
 from .updates import sgd
@@ -36,6 +42,27 @@ def as_random_streams(theano_rng, numpy_rng):
     raise ValueError(f"theano_rng must be None, an integer seed or an object "
                      f"with a binomial() method (sda.RandomStreams), "
                      f"got {theano_rng!r}")
+
+
+def check_emphasis(name, emphasis, noise):
+    """``(alpha, beta)`` as floats, or None; refused for noise that
+    corrupts every component."""
+    if emphasis is None:
+        return None
+    try:
+        alpha, beta = (float(w) for w in emphasis)
+    except (TypeError, ValueError):
+        alpha = beta = None
+    if alpha is None or not (np.isfinite([alpha, beta]).all()
+                             and min(alpha, beta) >= 0
+                             and max(alpha, beta) > 0):
+        raise ValueError(f"{name} must be None or (alpha, beta), two "
+                         f"non-negative weights not both 0, got {emphasis!r}")
+    if noise.corrupts_all:
+        raise ValueError(f"{name} needs a noise that leaves some components "
+                         f"alone; {noise.name} noise corrupts every one, "
+                         f"got {emphasis!r}")
+    return (alpha, beta)
 
 
 class dA:
@@ -66,17 +93,28 @@ class dA:
         decoder and assumes inputs in [0, 1]; squared error, for real-valued
         inputs, uses an affine decoder :math:`z = y W' + b'` (Vincent et al.,
         2010, section 4.2).
+    noise : {'masking', 'gaussian', 'salt_and_pepper'} or sda.noise.Noise
+        The corruption process; ``corruption_level`` is its fraction
+        :math:`\nu` of corrupted components, or the standard deviation
+        :math:`\sigma` of Gaussian noise.
+    emphasis : (alpha, beta), optional
+        Weight the reconstruction loss of each component by ``alpha`` where
+        the noise corrupted it and ``beta`` elsewhere; None is the plain
+        loss.  Not for Gaussian noise, which corrupts every component.
+    tied : bool
+        ``W' = W^T`` (the default); False gives the decoder weights of its
+        own, ``W_prime``, initialised to a copy of ``W.T`` and trained too.
 
     Attributes
     ----------
     W, b, b_prime : shared variables
         Weights, hidden bias, visible bias.
-    W_prime : TensorVariable
-        ``W.T`` (tied weights).
+    W_prime : TensorVariable or shared variable
+        ``W.T`` (tied weights), or the decoder's own weights (untied).
     x : TensorVariable
         The symbolic input.
     params : list
-        ``[W, b, b_prime]``.
+        ``[W, b, b_prime]``, and ``W_prime`` when untied.
 
     Examples
     --------
@@ -91,12 +129,18 @@ class dA:
 
     def __init__(self, numpy_rng, theano_rng=None, input=None, n_visible=784,
                  n_hidden=500, W=None, bhid=None, bvis=None, *,
-                 loss="cross_entropy"):
+                 loss="cross_entropy", noise="masking", emphasis=None,
+                 tied=True):
         self.n_visible = _checks.positive_int("n_visible", n_visible)
         self.n_hidden = _checks.positive_int("n_hidden", n_hidden)
         if loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
         self.loss = loss
+        self.noise = as_noise(noise)
+        self.emphasis = check_emphasis("emphasis", emphasis, self.noise)
+        if not isinstance(tied, bool):
+            raise ValueError(f"tied must be True or False, got {tied!r}")
+        self.tied = tied
         numpy_rng = as_numpy_rng(numpy_rng)
         # The tutorial draws the stream's seed before the weights; keeping the
         # order keeps its weights for its seed.
@@ -120,47 +164,62 @@ class dA:
         else:
             bhid = _checks.parameter("bhid", bhid, (self.n_hidden,), dtype)
         self.W, self.b, self.b_prime = W, bhid, bvis
-        self.W_prime = self.W.T
+        if tied:
+            self.W_prime = self.W.T
+        else:
+            self.W_prime = pytensor.shared(
+                W.get_value().T.copy(), name="W_prime", borrow=True)
         if input is None:
             input = pt.matrix(name="input")
         else:
             _checks.symbolic_matrix("input", input, self.n_visible)
         self.x = input
         self.params = [self.W, self.b, self.b_prime]
+        if not tied:
+            self.params.append(self.W_prime)
         self._compiled = CompiledFunctions(self.W.type.dtype, self.n_visible)
 
     def __repr__(self):
+        extra = ""
+        if self.noise.name != "masking":
+            extra += f", noise={self.noise.name!r}"
+        if self.emphasis is not None:
+            extra += f", emphasis={self.emphasis!r}"
+        if not self.tied:
+            extra += ", tied=False"
         return (f"dA(n_visible={self.n_visible}, n_hidden={self.n_hidden}, "
-                f"loss={self.loss!r}, floatX={self.W.type.dtype!r})")
+                f"loss={self.loss!r}{extra}, floatX={self.W.type.dtype!r})")
 
     def get_corrupted_input(self, input, corruption_level):
-        r"""Masking noise: keep each entry with probability ``1 - corruption_level``.
+        r"""The corrupted input :math:`\tilde{x}` of ``input``, by this dA's noise.
+
+        Masking noise (the default) keeps each entry with probability
+        ``1 - corruption_level``:
 
         .. math:: \tilde{x} = x \odot m, \quad m_{ij} \sim \mathrm{Bernoulli}(1 - \nu)
 
-        A new mask is drawn on every call of a compiled function that uses
+        A new draw is made on every call of a compiled function that uses
         the result: the random state's default update advances it, so the
         caller lists no update.  That update refers to ``input``'s shape;
         substitute another input with ``givens`` (as the SdA's builders do),
-        which reaches updates too, rather than by cloning the graph.  The mask
-        is cast to floatX, so float32 graphs stay float32.
+        which reaches updates too, rather than by cloning the graph.  The
+        noise is cast to floatX, so float32 graphs stay float32.
 
         Parameters
         ----------
         input : TensorVariable
-        corruption_level : float in [0, 1) or scalar TensorVariable
+        corruption_level : float or scalar TensorVariable
+            In [0, 1) (a fraction); for Gaussian noise a standard deviation
+            >= 0.
         """
+        return self._corrupt(input, corruption_level)[0]
+
+    def _corrupt(self, input, corruption_level):
+        """(tilde_x, mask of the corrupted components or None)."""
         if not hasattr(corruption_level, "type"):
-            corruption_level = floatX(
-                _checks.probability("corruption_level", corruption_level))
-        # Static dimensions stay static, so that a minibatch known to be a
-        # single row keeps that shape and PyTensor can use GEMV and GER,
-        # several times faster than GEMM with one row.
-        size = tuple(input.shape[i] if d is None else d
-                     for i, d in enumerate(input.type.shape))
-        keep = self.theano_rng.binomial(size=size, n=1,
-                                        p=1 - corruption_level)
-        return pt.cast(keep, pytensor.config.floatX) * input
+            corruption_level = floatX(self.noise.check_level(
+                "corruption_level", corruption_level))
+        return self.noise.corrupt(self.theano_rng, input, corruption_level)
 
     def get_hidden_values(self, input):
         r"""The code :math:`y = s(x W + b)`."""
@@ -174,7 +233,7 @@ class dA:
         a = self._reconstruction_preactivation(hidden)
         return a if self.loss == "squared_error" else pt.sigmoid(a)
 
-    def reconstruction_cost(self, x, hidden):
+    def reconstruction_cost(self, x, hidden, corrupted=None):
         r"""Mean over the minibatch of the reconstruction loss of ``x`` from ``hidden``.
 
         Cross-entropy, with :math:`z = s(a)`:
@@ -187,13 +246,21 @@ class dA:
         :math:`z - x` stay finite when the decoder saturates, whatever
         rewrites PyTensor applies.  Squared error:
         :math:`L(x, z) = \sum_k (x_k - z_k)^2`.
+
+        With ``emphasis`` :math:`(\alpha, \beta)` and the mask
+        ``corrupted`` of the components the noise changed, each component's
+        term is weighted by :math:`\alpha` if it was corrupted and
+        :math:`\beta` if not (Vincent et al., 2010, §4.3).
         """
         a = self._reconstruction_preactivation(hidden)
         if self.loss == "squared_error":
-            L = pt.sum(pt.sqr(x - a), axis=1)
+            terms = pt.sqr(x - a)
         else:
-            L = pt.sum(pt.softplus(a) - x * a, axis=1)
-        return pt.mean(L)
+            terms = pt.softplus(a) - x * a
+        if self.emphasis is not None and corrupted is not None:
+            alpha, beta = (floatX(w) for w in self.emphasis)
+            terms = terms * (beta + (alpha - beta) * corrupted)
+        return pt.mean(pt.sum(terms, axis=1))
 
     def get_cost_updates(self, corruption_level, learning_rate, input=None):
         """The training cost of one minibatch of ``self.x`` and its SGD updates.
@@ -217,9 +284,9 @@ class dA:
         x = self.x if input is None else input
         learning_rate = _checks.learning_rate("learning_rate", learning_rate,
                                               zero=True)
-        tilde_x = self.get_corrupted_input(x, corruption_level)
+        tilde_x, corrupted = self._corrupt(x, corruption_level)
         y = self.get_hidden_values(tilde_x)
-        cost = self.reconstruction_cost(x, y)
+        cost = self.reconstruction_cost(x, y, corrupted)
         return cost, sgd(cost, self.params, learning_rate)
 
     # -- applying the trained dA to arrays ---------------------------------

@@ -109,6 +109,16 @@ class RandomStreams:
                                         return_next_rng=True)
         else:
             next_rng, draw = rng.binomial(n=n, p=p, size=size)
+        return self._advancing(rng, next_rng, draw)
+
+    def normal(self, size, avg=0.0, std=1.0):
+        """Draw normal numbers of shape ``size`` (cast them where floatX is
+        needed)."""
+        rng = self._new_state()
+        next_rng, draw = rng.normal(avg, std, size=size)
+        return self._advancing(rng, next_rng, draw)
+
+    def _advancing(self, rng, next_rng, draw):
         # The tutorial relies on the state advancing by itself.  PyTensor 3
         # still honours ``default_update`` but warns that setting it is
         # deprecated; an explicit entry in ``updates`` overrides it.

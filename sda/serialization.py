@@ -23,6 +23,7 @@ import pytensor
 
 from ._checks import is_integer
 from ._version import __version__
+from .da import LOSSES
 from .errors import DataFileError
 from .files import (NpzArchive, as_path, atomic_write, expected_shape,
                     finite_arrays)
@@ -41,7 +42,34 @@ def architecture(model):
             "hidden_layers_sizes": list(model.hidden_layers_sizes),
             "n_outs": model.n_outs,
             "corruption_levels": list(model.corruption_levels),
+            "noise": [{"name": n.name, **vars(n)} for n in model.noise],
+            "loss": list(model.loss),
+            "emphasis": [None if e is None else list(e)
+                         for e in model.emphasis],
+            "tied": list(model.tied),
             "floatX": str(model.x.type.dtype), "sda_version": __version__}
+
+
+def constructor_arguments(arch):
+    """The keyword arguments of ``SdA`` recorded in ``arch`` (files written
+    before noise, loss, emphasis and tied were recorded get the defaults)."""
+    from .noise import NOISES
+
+    n = len(arch["hidden_layers_sizes"])
+    kwargs = {"n_ins": arch["n_ins"],
+              "hidden_layers_sizes": arch["hidden_layers_sizes"],
+              "n_outs": arch["n_outs"],
+              "corruption_levels": arch["corruption_levels"],
+              "loss": arch.get("loss", ["cross_entropy"] * n),
+              "emphasis": [None if e is None else tuple(e)
+                           for e in arch.get("emphasis", [None] * n)],
+              "tied": arch.get("tied", [True] * n)}
+    noises = []
+    for record in arch.get("noise", [{"name": "masking"}] * n):
+        params = dict(record)
+        noises.append(NOISES[params.pop("name")](**params))
+    kwargs["noise"] = noises
+    return kwargs
 
 
 def _positive_int(value):
@@ -66,22 +94,54 @@ def check_architecture(arch, path):
     levels = arch.get("corruption_levels")
     if not (isinstance(levels, list) and len(levels) == len(sizes) and all(
             isinstance(c, numbers.Real) and not isinstance(c, bool)
-            and 0 <= c < 1 for c in levels)):
+            and 0 <= c < float("inf") for c in levels)):
         raise bad("corruption_levels", levels,
-                  f"a list of {len(sizes)} numbers in [0, 1)")
+                  f"a list of {len(sizes)} non-negative numbers")
     if arch.get("floatX") not in ("float32", "float64"):
         raise bad("floatX", arch.get("floatX"), "'float32' or 'float64'")
+    _check_layer_options(arch, path, len(sizes), bad)
     return arch
+
+
+def _check_layer_options(arch, path, n, bad):
+    """The per-layer options, where recorded (older files have none)."""
+    from .noise import NOISES
+
+    options = {
+        "noise": (f"a list of {n} {{'name': ...}} records of known noises",
+                  lambda v: isinstance(v, dict) and v.get("name") in NOISES),
+        "loss": (f"a list of {n} of {LOSSES}", lambda v: v in LOSSES),
+        "emphasis": (f"a list of {n} of null or [alpha, beta]",
+                     lambda v: v is None or (isinstance(v, list)
+                                             and len(v) == 2)),
+        "tied": (f"a list of {n} of true or false",
+                 lambda v: isinstance(v, bool)),
+    }
+    for field, (allowed, valid) in options.items():
+        if field not in arch:
+            continue
+        values = arch[field]
+        if not (isinstance(values, list) and len(values) == n
+                and all(valid(v) for v in values)):
+            raise bad(field, values, allowed)
+    try:
+        constructor_arguments(arch)["noise"]
+    except (TypeError, ValueError) as e:
+        raise DataFileError(path, f"has an invalid architecture record: "
+                            f"noise ({e})") from None
 
 
 def state_shapes(arch):
     """Name -> shape of every array a model of architecture ``arch`` holds."""
     widths = [arch["n_ins"]] + list(arch["hidden_layers_sizes"])
+    tied = arch.get("tied", [True] * (len(widths) - 1))
     shapes = {}
     for i, (n_in, n_out) in enumerate(zip(widths, widths[1:])):
         shapes[f"hidden{i}.W"] = (n_in, n_out)
         shapes[f"hidden{i}.b"] = (n_out,)
         shapes[f"dA{i}.b_prime"] = (n_in,)
+        if not tied[i]:
+            shapes[f"dA{i}.W_prime"] = (n_out, n_in)
     shapes["logistic.W"] = (widths[-1], arch["n_outs"])
     shapes["logistic.b"] = (arch["n_outs"],)
     return shapes
@@ -89,7 +149,9 @@ def state_shapes(arch):
 
 def model_state(model):
     """Every shared variable of ``model`` by name: the MLP's and the dA's."""
-    variables = list(model.params) + [d.b_prime for d in model.dA_layers]
+    variables = list(model.params)
+    for d in model.dA_layers:
+        variables += [d.b_prime] + ([] if d.tied else [d.W_prime])
     return {v.name: v for v in variables}
 
 
@@ -166,7 +228,8 @@ def load_params(model, path):
 def apply_arrays(model, path, arch, arrays):
     """Check ``arch`` against ``model`` and load its arrays by name."""
     mine = architecture(model)
-    for key in ("n_ins", "hidden_layers_sizes", "n_outs", "floatX"):
+    arch = dict(arch, tied=arch.get("tied", [True] * model.n_layers))
+    for key in ("n_ins", "hidden_layers_sizes", "n_outs", "floatX", "tied"):
         if arch.get(key) != mine[key]:
             raise DataFileError(path, f"was saved with {key}={arch.get(key)}"
                                 f" but the model has {key}={mine[key]}")
@@ -190,10 +253,11 @@ def load_model(path):
     from .stacked import SdA
 
     arch, arrays = _read(path)
-    with pytensor.config.change_flags(floatX=arch["floatX"]):
-        model = SdA(numpy_rng=np.random.RandomState(0), theano_rng=0,
-                    n_ins=arch["n_ins"],
-                    hidden_layers_sizes=arch["hidden_layers_sizes"],
-                    n_outs=arch["n_outs"],
-                    corruption_levels=arch["corruption_levels"])
+    try:
+        with pytensor.config.change_flags(floatX=arch["floatX"]):
+            model = SdA(numpy_rng=np.random.RandomState(0), theano_rng=0,
+                        **constructor_arguments(arch))
+    except ValueError as e:  # a level that does not fit its noise, say
+        raise DataFileError(path, f"has an invalid architecture record "
+                            f"({e})") from None
     return apply_arrays(model, path, arch, arrays)

@@ -23,11 +23,12 @@ from . import _checks
 from . import fused as fused_steps
 from .backend import compile_mode, runs_c_code
 from .cache import LayerInputCache, cache_fits
-from .da import as_random_streams, dA
+from .da import LOSSES, as_random_streams, check_emphasis, dA
 from .data import as_datasets, as_shared
 from .inference import CHUNK_ROWS, CompiledFunctions
 from .init import floatX
 from .layers import HiddenLayer, LogisticRegression
+from .noise import as_noise
 from .random import as_numpy_rng
 from .updates import sgd
 
@@ -53,10 +54,6 @@ def minibatch(data, index, size):
     if size == 1:
         return pt.expand_dims(data[index], 0)
     return data[index * size:(index + 1) * size]
-
-
-def _corruption(value):
-    return _checks.probability("corruption", value)
 
 
 def _learning_rate(value):
@@ -85,6 +82,16 @@ def evaluation_batch_size(n_examples, batch_size, at_least=1000):
         if n_examples % size == 0:
             return size
     return n_examples
+
+
+def _per_layer(name, value, n_layers):
+    """``value`` for every layer, or a sequence of one value per layer."""
+    if isinstance(value, (list, tuple)):
+        if len(value) != n_layers:
+            raise ValueError(f"{name} must be one value, or one per hidden "
+                             f"layer ({n_layers}), got {value!r}")
+        return list(value)
+    return [value] * n_layers
 
 
 def _in_model_dtype(build):
@@ -166,7 +173,8 @@ class SdA:
 
     def __init__(self, numpy_rng, theano_rng=None, n_ins=784,
                  hidden_layers_sizes=(500, 500), n_outs=10,
-                 corruption_levels=(0.1, 0.1)):
+                 corruption_levels=(0.1, 0.1), *, noise="masking",
+                 loss="cross_entropy", emphasis=None, tied=True):
         self.n_ins = _checks.positive_int("n_ins", n_ins)
         self.n_outs = _checks.positive_int("n_outs", n_outs)
         sizes = _checks.sequence("hidden_layers_sizes", hidden_layers_sizes,
@@ -185,11 +193,31 @@ class SdA:
             raise ValueError(f"corruption_levels must have one level per "
                              f"hidden layer ({len(sizes)}), got "
                              f"{corruption_levels!r}")
+        n = len(sizes)
+        self.noise = tuple(as_noise(v, f"noise[{i}]") for i, v in
+                           enumerate(_per_layer("noise", noise, n)))
+        self.loss = tuple(_per_layer("loss", loss, n))
+        for i, v in enumerate(self.loss):
+            if v not in LOSSES:
+                raise ValueError(f"loss[{i}] must be one of {LOSSES}, "
+                                 f"got {v!r}")
+        single = emphasis is None or (
+            len(emphasis) == 2 and all(isinstance(w, numbers.Real)
+                                       for w in emphasis))
+        self.emphasis = tuple(
+            check_emphasis(f"emphasis[{i}]", v, self.noise[i]) for i, v in
+            enumerate([emphasis] * n if single else
+                      _per_layer("emphasis", emphasis, n)))
+        self.tied = tuple(_per_layer("tied", tied, n))
+        for i, v in enumerate(self.tied):
+            if not isinstance(v, bool):
+                raise ValueError(f"tied[{i}] must be True or False, "
+                                 f"got {v!r}")
         self.corruption_levels = tuple(
-            _checks.probability(f"corruption_levels[{i}]", c)
+            self.noise[i].check_level(f"corruption_levels[{i}]", c)
             for i, c in enumerate(levels))
         self.hidden_layers_sizes = tuple(int(s) for s in sizes)
-        self.n_layers = len(sizes)
+        self.n_layers = n
 
         numpy_rng = as_numpy_rng(numpy_rng)
         theano_rng = as_random_streams(theano_rng, numpy_rng)
@@ -205,8 +233,12 @@ class SdA:
             hidden.W.name, hidden.b.name = f"hidden{i}.W", f"hidden{i}.b"
             auto = dA(numpy_rng=numpy_rng, theano_rng=theano_rng,
                       input=layer_input, n_visible=n_in, n_hidden=n_out,
-                      W=hidden.W, bhid=hidden.b)
+                      W=hidden.W, bhid=hidden.b, loss=self.loss[i],
+                      noise=self.noise[i], emphasis=self.emphasis[i],
+                      tied=self.tied[i])
             auto.b_prime.name = f"dA{i}.b_prime"
+            if not auto.tied:
+                auto.W_prime.name = f"dA{i}.W_prime"
             self.sigmoid_layers.append(hidden)
             self.dA_layers.append(auto)
             self.params.extend(hidden.params)
@@ -223,9 +255,19 @@ class SdA:
         self._compiled = CompiledFunctions(self.x.dtype, self.n_ins)
 
     def __repr__(self):
+        extra = ""
+        for name, values, default in (
+                ("noise", [v.name for v in self.noise], "masking"),
+                ("loss", list(self.loss), "cross_entropy"),
+                ("emphasis", list(self.emphasis), None),
+                ("tied", list(self.tied), True)):
+            if any(v != default for v in values):
+                shown = values[0] if len(set(map(str, values))) == 1 \
+                    else values
+                extra += f", {name}={shown!r}"
         return (f"SdA(n_ins={self.n_ins}, hidden_layers_sizes="
                 f"{list(self.hidden_layers_sizes)}, n_outs={self.n_outs}, "
-                f"corruption_levels={list(self.corruption_levels)}, "
+                f"corruption_levels={list(self.corruption_levels)}{extra}, "
                 f"floatX={self.x.dtype!r})")
 
     # -- applying the trained network to arrays ------------------------------
@@ -343,7 +385,10 @@ class SdA:
         values = train_set_x.get_value(borrow=True)
         n = _checks.width("train_set_x", values, self.n_ins)
         batch_size = _checks.batch_size(batch_size, n)
-        _checks.unit_interval("train_set_x", values)
+        if self.loss[0] == "cross_entropy":
+            _checks.unit_interval("train_set_x", values)
+        else:
+            _checks.finite("train_set_x", values)
         if cache_inputs is None:
             cache_inputs = cache_fits(
                 n, self.hidden_layers_sizes[:-1],
@@ -366,7 +411,10 @@ class SdA:
             else:
                 layer_x = self._propagate(x, k)
                 givens = {x: minibatch(train_set_x, index, batch_size)}
-            if fused and auto.loss == "cross_entropy":
+            # the fused op computes the tied cross-entropy step from x and
+            # x~, whatever the noise; other combinations use the graph
+            if (fused and auto.loss == "cross_entropy" and auto.tied
+                    and auto.emphasis is None):
                 tilde_x = auto.get_corrupted_input(layer_x, corruption_level)
                 cost, updates = fused_steps.denoising_sgd_step(
                     auto, layer_x[0], tilde_x[0], learning_rate)
@@ -412,6 +460,11 @@ class SdA:
         """
         versions = self._versions
         call = _trusting(compiled)
+        noise = self.dA_layers[layer].noise
+
+        def check_corruption(value):
+            return noise.check_level("corruption", value)
+
         scalars = {}
         floatX = pytensor.config.floatX
 
@@ -427,7 +480,7 @@ class SdA:
         def pretrain(index, corruption=0.2, lr=0.1):
             if cache is not None and layer:
                 cache.ensure(layer, sum(versions[:layer]))
-            cost = call(index, scalar(corruption, _corruption),
+            cost = call(index, scalar(corruption, check_corruption),
                         scalar(lr, _learning_rate))
             versions[layer] += 1
             return cost

@@ -285,7 +285,7 @@ def pretrain(model, train_set_x, *, epochs=15, batch_size=1, learning_rate=0.001
     if len(levels) != model.n_layers:
         raise ValueError(f"corruption_levels must have one level per layer "
                          f"({model.n_layers}), got {corruption_levels!r}")
-    levels = [_checks.probability(f"corruption_levels[{i}]", c)
+    levels = [model.noise[i].check_level(f"corruption_levels[{i}]", c)
               for i, c in enumerate(levels)]
     history = History() if history is None else history
     train_set_x = as_shared("train_set_x", train_set_x, model.x.dtype)

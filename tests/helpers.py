@@ -82,3 +82,7 @@ def small_sda(seed, n_ins, corruption_levels, sizes=(8, 6)):
     return sda.SdA(np.random.RandomState(seed), n_ins=n_ins,
                    hidden_layers_sizes=sizes, n_outs=3,
                    corruption_levels=corruption_levels)
+
+
+def softplus(a):
+    return np.logaddexp(0, a)

@@ -191,6 +191,8 @@ def test_an_architecture_declaring_huge_layers_is_refused_before_building(
     arch = json.loads(str(arrays.pop("__architecture__")))
     arch["hidden_layers_sizes"] = [20000, 20000]
     arch["corruption_levels"] = [0.1, 0.1]
+    for key in ("noise", "loss", "emphasis", "tied"):  # as in older files
+        del arch[key]
     bad = npz_with(tmp_path / "huge.npz", arrays, arch)
     assert bad.stat().st_size < 4096
     error, peak = in_child(f"sda.load_model({str(bad)!r})")
