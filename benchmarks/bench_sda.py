@@ -35,6 +35,9 @@ Examples::
         --dtypes float32 --configs sda,sda-numba,sda-cvm-noblas
     python benchmarks/bench_sda.py --ref-python .bench-venv/bin/python
     python benchmarks/bench_sda.py --quick --base ../sda-before   # A/B
+    python benchmarks/bench_sda.py --steps pretrain0,pretrain0-gaussian,\\
+        pretrain0-salt_and_pepper --batches 1,128 --dtypes float32 \\
+        --configs sda                          # the cost of each noise
 """
 
 import argparse
@@ -52,11 +55,21 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 STEPS = ("pretrain0", "pretrain1", "pretrain2", "finetune", "validate")
+#: The first layer's step with the other noises of sda.noise (sda only;
+#: masking noise is pretrain0): ask for them with --steps.
+NOISE_STEPS = ("pretrain0-gaussian", "pretrain0-salt_and_pepper")
+ALL_STEPS = STEPS + NOISE_STEPS
 SIZES = (784, 1000, 1000, 1000)
 N_OUT = 10
 
 
 # -- what the machine can do ---------------------------------------------------
+
+def _base(step):
+    """The step whose work a noise variant does (pretrain0-gaussian ->
+    pretrain0)."""
+    return step.split("-")[0]
+
 
 def flops_per_sample(step, cached_inputs=False):
     """Multiply-adds x 2 of one training sample (element-wise work ignored).
@@ -67,6 +80,7 @@ def flops_per_sample(step, cached_inputs=False):
     their outputs are cached.  Fine-tuning: forward, weight gradients and
     input gradients for all but the first layer.
     """
+    step = _base(step)
     mats = [SIZES[i] * SIZES[i + 1] for i in range(len(SIZES) - 1)]
     if step.startswith("pretrain"):
         k = int(step[-1])
@@ -80,6 +94,7 @@ def flops_per_sample(step, cached_inputs=False):
 def weight_bytes_per_step(step, itemsize, cached_inputs=False):
     """Weight traffic of one step, whatever its minibatch: each matrix read
     once per product pass, and read and written once by its update."""
+    step = _base(step)
     mats = [SIZES[i] * SIZES[i + 1] for i in range(len(SIZES) - 1)]
     if step.startswith("pretrain"):
         k = int(step[-1])
@@ -285,7 +300,7 @@ def summarise(samples, max_other):
 
 def table(summary, labels, dtype, limits, baselines):
     keys = sorted({(s, b) for (_, s, b) in summary},
-                  key=lambda k: (STEPS.index(k[0]), k[1]))
+                  key=lambda k: (ALL_STEPS.index(k[0]), k[1]))
     head = ["step", "batch", *labels, "limit", "limit (sda)"]
     head += [f"sda / {b}" for b in baselines]
     lines = ["| " + " | ".join(head) + " |", "|---" * len(head) + "|"]
@@ -341,7 +356,8 @@ def report_from_json(dump, args):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--steps", default=",".join(STEPS))
+    ap.add_argument("--steps", default=",".join(STEPS),
+                    help=f"comma list of {', '.join(ALL_STEPS)}")
     ap.add_argument("--batches", default="1,20,128")
     ap.add_argument("--dtypes", default="float32,float64")
     ap.add_argument("--configs", default="",

@@ -71,6 +71,12 @@ class Bench:
         t0 = time.perf_counter()
         m = self.model
         data = [(self.X, self.Y)] * 3
+        if "-" in step:  # pretrain0-gaussian: layer 0 with another noise
+            step, noise = step.split("-", 1)
+            m = self.sda.SdA(numpy_rng=np.random.RandomState(SEED),
+                             n_ins=784, hidden_layers_sizes=HIDDEN[:1],
+                             n_outs=10, corruption_levels=CORRUPTION[:1],
+                             noise=noise)
         if step.startswith("pretrain"):
             k = int(step[-1])
             pre = m.pretraining_functions(self.X, batch)[k]

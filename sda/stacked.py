@@ -201,7 +201,8 @@ class SdA:
             if v not in LOSSES:
                 raise ValueError(f"loss[{i}] must be one of {LOSSES}, "
                                  f"got {v!r}")
-        single = emphasis is None or (
+        # one (alpha, beta) for all layers, or a list of one per layer
+        single = not isinstance(emphasis, (list, tuple)) or (
             len(emphasis) == 2 and all(isinstance(w, numbers.Real)
                                        for w in emphasis))
         self.emphasis = tuple(

@@ -164,3 +164,34 @@ def test_SdA_script_resumes_after_ctrl_c(tiny_mnist, tmp_path, monkeypatch,
     for key in ("pretraining_costs", "validation_errors", "test_error",
                 "best_iteration"):
         assert again["history"][key] == first["history"][key]
+
+
+def test_noise_types_draws_each_noises_filters_side_by_side(tiny_mnist,
+                                                            tmp_path, capsys):
+    out = tmp_path / "noise"
+    assert example("noise_types").main([
+        "--dataset", str(tiny_mnist), "--training-epochs", "1",
+        "--output-folder", str(out), "--floatX", "float32"]) == 0
+    printed = capsys.readouterr().out
+    for noise in ("masking", "gaussian", "salt_and_pepper"):
+        assert re.search(rf"{noise} \(level [\d.]+\): cost [\d.]+ after 1 "
+                         rf"epochs", printed)
+    with Image.open(out / "filters_noise_types.png") as im:
+        assert im.size == (3 * 289 + 2 * 8, 289 + 14)
+
+
+def test_noise_types_compares_sda_test_errors(tiny_mnist, tmp_path, capsys):
+    out = tmp_path / "compare"
+    assert example("noise_types").main([
+        "--dataset", str(tiny_mnist), "--compare", "--seeds", "1,2",
+        "--pretraining-epochs", "1", "--fine-tuning-epochs", "2",
+        "--hidden-layers-sizes", "30,20", "--output-folder", str(out),
+        "--floatX", "float32", "--no-progress-bar"]) == 0
+    printed = capsys.readouterr().out
+    record = json.loads((out / "noise_types.json").read_text())
+    assert len(record["runs"]) == 6
+    assert {r["noise"] for r in record["runs"]} == {"masking", "gaussian",
+                                                    "salt_and_pepper"}
+    assert all(0 <= r["test_error"] < 1 for r in record["runs"])
+    assert re.search(r"\| gaussian \| 0.5 \| [\d.]+ ± [\d.]+ \| 2 \|",
+                     printed), printed
