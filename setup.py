@@ -46,7 +46,12 @@ setup(
         # depends on it too)
         "filelock",
     ],
-    extras_require={"test": ["pytest>=8"]},
+    extras_require={
+        # pandas: scikit-learn's estimator checks of DataFrame input
+        "test": ["pytest>=8", "pandas"],
+        # sda.sklearn: DenoisingAutoencoder and SdAClassifier
+        "sklearn": ["scikit-learn>=1.6"],
+    },
     classifiers=[
         "Programming Language :: Python :: 3",
         "Topic :: Scientific/Engineering :: Artificial Intelligence",

@@ -90,9 +90,16 @@ def compare(dataset, seeds, pretraining_epochs, fine_tuning_epochs,
             progress_bar=None, say=print):
     """Pretrain and fine-tune an SdA per noise type and seed."""
     datasets = sda.load_data(dataset)
+    path = Path(output_folder) / "noise_types.json"
+    settings = {**COMPARE, "levels": LEVELS,
+                "hidden_layers_sizes": list(hidden_layers_sizes),
+                "pretraining_epochs": pretraining_epochs,
+                "fine_tuning_epochs": fine_tuning_epochs,
+                "floatX": pytensor.config.floatX}
     runs = []
-    for noise, level in LEVELS.items():
-        for seed in seeds:
+    # seeds outermost: a comparison stopped early still covers every noise
+    for seed in seeds:
+        for noise, level in LEVELS.items():
             started = time.perf_counter()
             model = sda.SdA(numpy_rng=numpy.random.RandomState(seed),
                             n_ins=784,
@@ -117,18 +124,16 @@ def compare(dataset, seeds, pretraining_epochs, fine_tuning_epochs,
             say(f"{noise} seed {seed}: test error "
                 f"{100 * history.test_error:.2f} % "
                 f"({runs[-1]['seconds'] / 60:.1f} min)")
-    record = {"settings": {**COMPARE, "levels": LEVELS,
-                           "hidden_layers_sizes": list(hidden_layers_sizes),
-                           "pretraining_epochs": pretraining_epochs,
-                           "fine_tuning_epochs": fine_tuning_epochs,
-                           "floatX": pytensor.config.floatX},
-              "runs": runs}
-    path = Path(output_folder) / "noise_types.json"
-    atomic_write(path, lambda f: f.write(json.dumps(record, indent=1)
-                                         .encode()))
+            _write(path, settings, runs)  # after each run: a stop keeps them
     say(table(runs))
     say(f"Runs written to {path.resolve()}")
     return runs
+
+
+def _write(path, settings, runs):
+    record = {"settings": settings, "runs": runs}
+    atomic_write(path, lambda f: f.write(json.dumps(record, indent=1)
+                                         .encode()))
 
 
 def table(runs):

@@ -178,6 +178,8 @@ class dA:
         if not tied:
             self.params.append(self.W_prime)
         self._compiled = CompiledFunctions(self.W.type.dtype, self.n_visible)
+        self._compiled_codes = CompiledFunctions(self.W.type.dtype,
+                                                 self.n_hidden)
 
     def __repr__(self):
         extra = ""
@@ -315,3 +317,13 @@ class dA:
         return self._compiled.apply(
             "reconstruct", lambda x: self.get_reconstructed_input(
                 self.get_hidden_values(x)), X, chunk_rows)
+
+    def decode(self, H, *, chunk_rows=CHUNK_ROWS):
+        """The reconstruction :math:`z` from codes ``H`` (one row per example).
+
+        Returns
+        -------
+        array of shape (n_examples, n_visible), in the dA's dtype
+        """
+        return self._compiled_codes.apply(
+            "decode", self.get_reconstructed_input, H, chunk_rows, name="H")

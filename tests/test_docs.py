@@ -19,10 +19,15 @@ def test_the_readme_has_runnable_examples():
     assert len(blocks(ROOT / "README.md")) >= 2
 
 
+SLOW = ("README.md", "sklearn.md")  # they train on MNIST slices
+
+
 @pytest.mark.parametrize("page", [
-    pytest.param(p, marks=[pytest.mark.slow] if p.name == "README.md" else [])
+    pytest.param(p, marks=[pytest.mark.slow] if p.name in SLOW else [])
     for p in PAGES if blocks(p)], ids=lambda p: p.name)
 def test_code_blocks_run_in_order(page, tmp_path, monkeypatch, capsys):
+    if "sda.sklearn" in page.read_text():
+        pytest.importorskip("sklearn")  # the optional extra
     monkeypatch.chdir(tmp_path)  # the examples write files
     namespace = {"__name__": "__docs__"}
     with pytensor.config.change_flags(floatX=pytensor.config.floatX,

@@ -195,3 +195,19 @@ def test_noise_types_compares_sda_test_errors(tiny_mnist, tmp_path, capsys):
     assert all(0 <= r["test_error"] < 1 for r in record["runs"])
     assert re.search(r"\| gaussian \| 0.5 \| [\d.]+ ± [\d.]+ \| 2 \|",
                      printed), printed
+
+
+@pytest.mark.parametrize("grid", [False, pytest.param(True, marks=[
+    pytest.mark.slow])], ids=["fit", "grid"])
+def test_sklearn_pipeline_script(tiny_mnist, capsys, grid):
+    pytest.importorskip("sklearn")
+    args = ["--dataset", str(tiny_mnist), "--pretraining-epochs", "1",
+            "--max-epochs", "2", "--hidden-layer-sizes", "30",
+            "--no-progress-bar"] + (["--grid"] if grid else [])
+    assert example("sklearn_pipeline").main(args) == 0
+    printed = capsys.readouterr().out
+    assert re.search(r"test error [\d.]+ % after [\d.]+ min \(\d+ "
+                     r"fine-tuning epochs\)", printed), printed
+    if grid:
+        assert "grid search: best {'sdaclassifier__corruption_levels'" \
+            in printed
