@@ -51,6 +51,9 @@ setup(
         "test": ["pytest>=8", "pandas"],
         # sda.sklearn: DenoisingAutoencoder and SdAClassifier
         "sklearn": ["scikit-learn>=1.6"],
+        # mode="JAX": the CPU build; for a GPU install a CUDA build of jax
+        # (pip install 'jax[cuda12]') instead
+        "jax": ["jax>=0.7"],
     },
     classifiers=[
         "Programming Language :: Python :: 3",

@@ -63,13 +63,16 @@ def test_dA(learning_rate=0.1, training_epochs=15, dataset=None,
                     n_hidden=n_hidden)
         cost, updates = da.get_cost_updates(corruption_level=level,
                                             learning_rate=learning_rate)
+        # the tutorial's train_set_x[index * batch_size:(index + 1) *
+        # batch_size], in the form the backend compiles (JAX needs another)
         train_da = pytensor.function(
             [index], cost, updates=updates, mode=sda.compile_mode(mode),
-            givens={x: train_set_x[index * batch_size:
-                                   (index + 1) * batch_size]})
+            givens={x: sda.data.minibatch(train_set_x, index, batch_size,
+                                          mode)})
         start = time.perf_counter()
         costs = run_epochs(train_da, n_train_batches, training_epochs,
                            phase="dA", progress=progress)
+        sda.to_host(da)  # NumPy weights again, if JAX trained them
         seconds = time.perf_counter() - start
         percent = int(round(100 * level))
         say(f"The {percent}% corruption code ran for {seconds / 60.0:.2f}m",

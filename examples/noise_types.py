@@ -58,9 +58,10 @@ def filters(dataset, epochs, output_folder, seed=123, progress=None,
         cost, updates = da.get_cost_updates(level, 0.1)
         step = pytensor.function(
             [index], cost, updates=updates, mode=sda.compile_mode(),
-            givens={x: train_set_x[index * 20:(index + 1) * 20]})
+            givens={x: sda.data.minibatch(train_set_x, index, 20)})
         costs[noise] = sda.train.run_epochs(step, n_batches, epochs,
                                             phase=noise, progress=progress)
+        sda.to_host(da)
         tiles.append(tile_raster_images(da.W.get_value(borrow=True).T,
                                         (28, 28), (10, 10), (1, 1)))
         say(f"{noise} (level {level}): cost {costs[noise][-1]:.3f} after "

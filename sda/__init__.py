@@ -20,7 +20,7 @@ from ._version import __version__
 from . import (backend, checkpoint, data, files, progress, serialization,
                train, viz)
 from .backend import (MODES, SlowBackendWarning, blas_ldflags, compile_mode,
-                      get_mode, set_mode)
+                      get_mode, set_mode, to_host)
 from .checkpoint import Checkpointer
 from .da import dA
 from .data import load_data, load_mnist, shared_dataset
@@ -38,6 +38,6 @@ __all__ = ["dA", "HiddenLayer", "LogisticRegression", "SdA", "RandomStreams",
            "load_model", "pretrain", "finetune", "History", "Checkpointer",
            "ProgressPrinter", "TrainingInterrupted", "DivergenceError",
            "DataFileError", "OutputError", "SdAError", "get_mode", "set_mode",
-           "compile_mode", "blas_ldflags", "MODES", "SlowBackendWarning",
+           "compile_mode", "to_host", "blas_ldflags", "MODES", "SlowBackendWarning",
            "backend", "checkpoint", "data", "files", "progress", "serialization",
            "train", "viz", "__version__"]

@@ -19,21 +19,30 @@ or a ``mode`` given in ``PYTENSOR_FLAGS`` or ``.pytensorrc``, or set in code
 before ``import sda``, is kept, and
 ``SDA_MODE`` (or :func:`set_mode`) selects another mode.  When the C backend
 has to run without BLAS, a :class:`SlowBackendWarning` says so.
+
+``JAX`` (the optional extra ``sda[jax]``) is PyTensor's route to a GPU: with
+a CUDA build of ``jaxlib`` the compiled functions run on the accelerator.
+Its functions return and store JAX arrays, which PyTensor's C and Numba
+functions cannot read (pymc issue #8360), so the library keeps data sets on
+the device for JAX functions (:func:`on_device`) and gives parameters back
+to NumPy (:func:`to_host`) wherever anything else may read them.
 """
 
 import os
 import warnings
+import weakref
 
+import numpy as np
 import pytensor
 
 __all__ = ["get_mode", "set_mode", "compile_mode", "blas_ldflags",
-           "SlowBackendWarning", "MODES"]
+           "SlowBackendWarning", "MODES", "uses_jax", "on_device", "to_host",
+           "function"]
 
 #: The modes the library is tested with.  ``FAST_COMPILE`` is left out on
-#: purpose: it skips the stabilising rewrites.  ``JAX`` (the route to a GPU)
-#: is not among them yet: it refuses the tutorial's dynamic minibatch slices
-#: and needs NumPyro for binomial draws.
-MODES = ("CVM", "NUMBA")
+#: purpose: it skips the stabilising rewrites.  ``JAX`` needs the extra
+#: ``sda[jax]``.
+MODES = ("CVM", "NUMBA", "JAX")
 
 # The BLAS entry points PyTensor's C ops and headers declare (blas_headers.py).
 _BLAS_NAMES = ("gemm gemv ger dot axpy scal copy swap nrm2 asum symm syrk "
@@ -132,8 +141,155 @@ def set_mode(mode):
                          f"{', '.join(MODES)}), got {mode!r}")
     if mode in ("CVM", "C") and not blas_ldflags():
         _warn_no_blas(stacklevel=3)
+    if mode == "JAX":
+        require_jax()
     pytensor.config.mode = mode
     return mode
+
+
+def require_jax():
+    """Import JAX, or say how to install it; switch on its 64-bit types.
+
+    PyTensor's JAX backend, when first imported, switches JAX's 64-bit types
+    on or off after ``floatX`` at that moment, for the whole process: a
+    float64 model compiled after that under float32 would silently compute
+    in float32.  sda keeps them on; float32 models stay float32 (their
+    graphs name every dtype).
+    """
+    global _jax
+    if _jax is None:
+        try:
+            import jax
+            import pytensor.link.jax.dispatch  # noqa: F401 (sets the flag)
+        except ImportError:
+            raise ImportError("mode 'JAX' needs JAX: pip install 'sda[jax]' "
+                              "(or a CUDA build of jax for a GPU)") from None
+        jax.config.update("jax_enable_x64", True)
+        _keep_reductions_typed()
+        _jax = jax
+    return _jax
+
+
+_jax = None
+
+
+def _keep_reductions_typed():
+    """Make PyTensor's JAX sums return the dtype their graph declares.
+
+    PyTensor 3.0's JAX version of ``CAReduce`` (sum, mean, ...) returns its
+    accumulator dtype, float64 for a float32 sum once 64-bit types are on,
+    so a float32 model's parameters would turn float64 after one step.  The
+    result is cast to the node's output dtype, as the C and Numba backends
+    produce it.
+    """
+    from pytensor.link.jax.dispatch import jax_funcify
+    from pytensor.link.jax.dispatch.elemwise import jax_funcify_CAReduce
+    from pytensor.tensor.elemwise import CAReduce
+
+    @jax_funcify.register(CAReduce)
+    def typed_careduce(op, node=None, **kwargs):
+        reduce = jax_funcify_CAReduce(op, node=node, **kwargs)
+        if node is None:
+            return reduce
+        dtype = node.outputs[0].dtype
+
+        def careduce(x):
+            return reduce(x).astype(dtype)
+        return careduce
+
+
+def uses_jax(mode=None):
+    """True if functions compiled in ``mode`` (default: the current one) run
+    on JAX."""
+    from pytensor.compile.mode import get_mode as pytensor_mode
+    from pytensor.link.jax.linker import JAXLinker
+
+    if not ((isinstance(mode, str) and mode.upper() == "JAX")
+            or isinstance(pytensor_mode(resolve_mode(mode)).linker,
+                          JAXLinker)):
+        return False
+    require_jax()  # before anything is compiled for it
+    return True
+
+
+# data set -> (weak reference to the value copied, its device copy)
+_device_copies = weakref.WeakKeyDictionary()
+
+
+def on_device(variable):
+    """A shared variable like ``variable`` whose value lives on JAX's device.
+
+    PyTensor hands a JAX function the NumPy value of a shared variable on
+    every call, which JAX copies to the device each time: a whole training
+    set per minibatch.  Functions compiled for JAX use this copy instead,
+    made once per value (a later ``set_value`` on ``variable`` makes a new
+    one); ``variable`` itself keeps its NumPy value for every other backend.
+    """
+    value = variable.get_value(borrow=True)
+    if not isinstance(value, np.ndarray):  # a JAX array already
+        return variable
+    cached = _device_copies.get(variable)
+    if cached is not None and cached[0]() is value:
+        return cached[1]
+    jax = require_jax()
+    copy = pytensor.shared(value[(slice(0, 0),) * value.ndim],
+                           name=f"{variable.name or 'data'}@device")
+    # set_value would turn the JAX array back into NumPy
+    copy.container.storage[0] = jax.device_put(value)
+    _device_copies[variable] = (weakref.ref(value), copy)
+    return copy
+
+
+def to_host(variables):
+    """Give every shared variable holding a JAX array a writable NumPy copy.
+
+    ``variables``: a model (:class:`sda.SdA` or :class:`sda.dA`: all its
+    parameters) or shared variables.  After a JAX function has run, the
+    parameters it updated hold read-only JAX arrays, which PyTensor's C and
+    Numba functions cannot take.  The library calls this wherever a model
+    leaves JAX: before C or Numba functions, at the end of every epoch of its
+    training loops, before saving.  Returns how many were moved.
+    """
+    variables = getattr(variables, "state_variables", variables)
+    if callable(variables):
+        variables = variables()
+    moved = 0
+    for variable in variables:
+        storage = variable.container.storage
+        if (storage[0] is not None and hasattr(storage[0], "__array__")
+                and not isinstance(storage[0], np.ndarray)):
+            storage[0] = np.array(storage[0])
+            moved += 1
+    return moved
+
+
+def function(*args, **kwargs):
+    """``pytensor.function``, as the library's builders call it.
+
+    Under JAX, PyTensor warns that a compiled function draws from a copy of
+    each random state instead of the shared variable itself: expected here,
+    and said in :class:`sda.RandomStreams`, so the warning is left out.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "The RandomType SharedVariables",
+                                UserWarning)
+        return pytensor.function(*args, **kwargs)
+
+
+class HostState:
+    """Whether the JAX functions of a model have run since its parameters
+    were last given back to NumPy: one flag, cheap enough to test on every
+    step of a C function."""
+
+    __slots__ = ("variables", "dirty")
+
+    def __init__(self, variables):
+        self.variables = variables  # callable: the model's shared variables
+        self.dirty = False
+
+    def sync(self):
+        to_host(self.variables())
+        self.dirty = False
 
 
 def resolve_mode(mode):
@@ -183,6 +339,8 @@ def _configure_mode():
         set_mode("CVM" if blas_ldflags() else "NUMBA")
     elif _uses_c_backend() and not blas_ldflags():
         _warn_no_blas(stacklevel=4)
+    elif str(pytensor.config.mode).upper() == "JAX":
+        require_jax()
 
 
 def _uses_c_backend():

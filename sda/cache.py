@@ -13,6 +13,8 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 
+from .backend import require_jax, uses_jax
+
 __all__ = ["LayerInputCache", "available_memory", "cache_fits"]
 
 
@@ -60,6 +62,12 @@ class LayerInputCache:
         self.inputs = {k: pytensor.shared(np.zeros((0, layer.n_in), dtype),
                                           name=f"cached_input{k}")
                        for k, layer in enumerate(layers) if k > 0}
+        if uses_jax(mode):
+            # a JAX array from the start: the steps compiled now read these
+            # variables themselves, not a device copy (sda.data.minibatch)
+            for shared in self.inputs.values():
+                shared.container.storage[0] = require_jax().device_put(
+                    shared.get_value(borrow=True))
         self._stamps = {}
         self._fill_fns = {}
 
@@ -75,18 +83,24 @@ class LayerInputCache:
         out = np.empty((self.n, self.layers[k].n_in),
                        dtype=self.inputs[k].dtype)
         fill = self._fill_fn(k)
+        data = self.train_set_x.get_value(borrow=True)
         for start in range(0, self.n, self.chunk_rows):
             stop = min(self.n, start + self.chunk_rows)
-            out[start:stop] = fill(start, stop)
-        self.inputs[k].set_value(out, borrow=True)
+            out[start:stop] = np.asarray(fill(data[start:stop]))
+        if uses_jax(self.mode):  # where the JAX steps read it, as the data
+            self.inputs[k].container.storage[0] = require_jax().device_put(
+                out)
+        else:
+            self.inputs[k].set_value(out, borrow=True)
         self._stamps[k] = stamp
 
     def _fill_fn(self, k):
         if k not in self._fill_fns:
-            start, stop = pt.lscalar("start"), pt.lscalar("stop")
-            h = self.train_set_x[start:stop]
+            # the rows are an input, not a slice of the shared data: JAX
+            # compiles no slice whose bounds are inputs
+            h = rows = pt.matrix("rows", dtype=self.train_set_x.dtype)
             for layer in self.layers[:k]:
                 h = layer.get_output(h)
             self._fill_fns[k] = pytensor.function(
-                [start, stop], h, mode=self.mode, name=f"fill_cache{k}")
+                [rows], h, mode=self.mode, name=f"fill_cache{k}")
         return self._fill_fns[k]

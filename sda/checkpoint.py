@@ -29,6 +29,7 @@ import json
 import numpy as np
 
 from ._checks import is_integer
+from .backend import to_host
 from .errors import DataFileError, OutputError
 from .files import (NpzArchive, as_path, atomic_write, check_writable,
                     remove_stale_temporaries)
@@ -154,11 +155,12 @@ class Checkpointer:
         :class:`sda.OutputError` naming the file if it cannot be written;
         the previous checkpoint is kept then too.
         """
+        to_host(model)
         arrays = {name: v.get_value(borrow=True)
                   for name, v in model_state(model).items()}
         if best_params is not None:
             for p, value in zip(model.params, best_params):
-                arrays[f"best/{p.name}"] = value
+                arrays[f"best/{p.name}"] = np.asarray(value)
         arrays["partial_costs"] = np.asarray(partial_costs, dtype=np.float64)
         if not all(np.isfinite(a).all() for a in arrays.values()):
             return None

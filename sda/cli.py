@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytensor
 
-from .backend import MODES, get_mode, set_mode
+from .backend import MODES, get_mode, require_jax, set_mode
 from .errors import SdAError
 
 __all__ = ["ArgumentParser", "example_parser", "common_parser", "positive_int",
@@ -138,6 +138,11 @@ def _mode(text):
     if text.upper() == "FAST_COMPILE":
         raise argparse.ArgumentTypeError(
             f"must be one of {', '.join(MODES)}, got {text!r}")
+    if text.upper() == "JAX":
+        try:
+            require_jax()
+        except ImportError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
     return text.upper()
 
 

@@ -19,6 +19,7 @@ import pytensor
 import pytensor.tensor as pt
 
 from . import _checks
+from .backend import HostState
 from .inference import CHUNK_ROWS, CompiledFunctions
 from .noise import as_noise
 from .init import floatX, glorot_uniform, zeros
@@ -177,9 +178,15 @@ class dA:
         self.params = [self.W, self.b, self.b_prime]
         if not tied:
             self.params.append(self.W_prime)
-        self._compiled = CompiledFunctions(self.W.type.dtype, self.n_visible)
+        host = HostState(self.state_variables)
+        self._compiled = CompiledFunctions(self.W.type.dtype, self.n_visible,
+                                           host)
         self._compiled_codes = CompiledFunctions(self.W.type.dtype,
-                                                 self.n_hidden)
+                                                 self.n_hidden, host)
+
+    def state_variables(self):
+        """Every shared variable of the dA: :attr:`params`."""
+        return list(self.params)
 
     def __repr__(self):
         extra = ""

@@ -26,10 +26,12 @@ import numpy as np
 import pytensor
 
 from . import files
+from .backend import on_device, uses_jax
 from .errors import DataFileError
 
 __all__ = ["load_data", "load_mnist", "read_idx", "load_pickle",
            "shared_dataset", "as_shared", "as_datasets", "split_mnist",
+           "minibatch",
            "DEFAULT_DATASET", "MNIST_SHA256", "PIXEL_SCALE", "N_VALID"]
 
 
@@ -429,3 +431,41 @@ def load_data(dataset=None, verify=True, *, shared=True):
         raise DataFileError(path, "is neither a folder of IDX files nor a "
                             ".pkl.gz pickle")
     return [shared_dataset(s) for s in sets] if shared else sets
+
+
+def minibatch(data, index, size, mode=None):
+    """Rows ``index * size`` to ``(index + 1) * size`` of a shared data set.
+
+    The symbolic minibatch of the tutorial's ``givens``, in the form that
+    suits the backend of ``mode`` (default: the current one).
+
+    * C and Numba: the slice ``data[index * size:(index + 1) * size]``, a
+      view.  A minibatch of one example is taken as a row with a static
+      shape of ``(1, n)``: PyTensor then computes its products with GEMV
+      and GER, which OpenBLAS runs several times faster than a one-row GEMM.
+    * JAX: ``data[index * size + arange(size)]``.  JAX compiles only slices
+      of static length, and a slice whose bounds depend on ``index`` is not
+      one to PyTensor (PyTensor issue #312); a gather of ``size`` rows is.
+      A shared ``data`` is replaced by its copy on the device
+      (:func:`sda.backend.on_device`), so that a call does not copy the
+      whole data set there.  JAX clamps indices past the end instead of
+      raising, so the library's JAX functions check ``index`` before the
+      call.
+
+    >>> import numpy, pytensor, pytensor.tensor as pt
+    >>> data = pytensor.shared(numpy.arange(12.0).reshape(6, 2))
+    >>> index = pt.lscalar("index")
+    >>> pytensor.function([index], minibatch(data, index, 2))(1)
+    array([[4., 5.],
+           [6., 7.]])
+    """
+    import pytensor.tensor as pt
+
+    jax = uses_jax(mode)
+    if jax and isinstance(data, pytensor.compile.SharedVariable):
+        data = on_device(data)
+    if size == 1:
+        return pt.expand_dims(data[index], 0)
+    if jax:
+        return data[index * size + pt.arange(size)]
+    return data[index * size:(index + 1) * size]

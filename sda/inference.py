@@ -13,7 +13,7 @@ import pytensor
 import pytensor.tensor as pt
 
 from . import _checks
-from .backend import compile_mode
+from .backend import compile_mode, get_mode, uses_jax
 
 __all__ = ["CompiledFunctions", "as_rows"]
 
@@ -46,11 +46,15 @@ class CompiledFunctions:
         The model's floatX; inputs are cast to it chunk by chunk.
     width : int
         Columns of the input.
+    host : sda.backend.HostState, optional
+        The model's parameters, given back to NumPy before a C or Numba
+        function reads them (a JAX function may have left JAX arrays there).
     """
 
-    def __init__(self, dtype, width):
+    def __init__(self, dtype, width, host=None):
         self.dtype = str(dtype)
         self.width = width
+        self.host = host
         self._functions = {}
 
     def __len__(self):
@@ -70,17 +74,22 @@ class CompiledFunctions:
         """
         values = as_rows(name, X, self.width)
         chunk_rows = _checks.positive_int("chunk_rows", chunk_rows)
-        fn = self._functions.get(key)
-        if fn is None:
+        # one function per expression and mode: the default mode may change
+        entry = self._functions.get((key, get_mode()))
+        if entry is None:
             x = pt.matrix("X", dtype=self.dtype)
-            fn = pytensor.function([x], build(x), mode=compile_mode(),
-                                   name=str(key))
-            self._functions[key] = fn
+            mode = compile_mode()
+            entry = (pytensor.function([x], build(x), mode=mode,
+                                       name=str(key)), uses_jax(mode))
+            self._functions[(key, get_mode())] = entry
+        fn, on_jax = entry
+        if self.host is not None and not on_jax:
+            self.host.sync()
         n = values.shape[0]
         out = None
         for start in range(0, max(n, 1), chunk_rows):
             chunk = np.asarray(values[start:start + chunk_rows], self.dtype)
-            result = fn(chunk)
+            result = np.asarray(fn(chunk))
             if out is None:
                 out = np.empty((n,) + result.shape[1:], result.dtype)
             out[start:start + len(chunk)] = result

@@ -154,7 +154,7 @@ class LogisticRegression:
         Computed from ``log_softmax`` of the pre-activation, so it stays finite
         when the softmax saturates.
         """
-        return self.nll_of_logits(self.logits, y)
+        return self.nll_of_logits(self.logits, y, self.n_out)
 
     def errors(self, y):
         """Fraction of the minibatch whose predicted class is not ``y``."""
@@ -165,12 +165,18 @@ class LogisticRegression:
         return pt.dot(input, self.W) + self.b
 
     @classmethod
-    def nll_of_logits(cls, logits, y):
-        """:meth:`negative_log_likelihood` of given pre-softmax activations."""
+    def nll_of_logits(cls, logits, y, n_classes=None):
+        """:meth:`negative_log_likelihood` of given pre-softmax activations.
+
+        ``n_classes``, the width of ``logits``, when known: JAX compiles
+        ``arange`` only of a constant.
+        """
         cls._check_labels(y)
         # a one-hot selection instead of log_p[arange(n), y]: the gradient of
         # advanced indexing runs in Python, element-wise ops in C
-        chosen = pt.eq(pt.arange(logits.shape[-1])[None, :], y[:, None])
+        classes = pt.arange(logits.shape[-1] if n_classes is None
+                            else n_classes)
+        chosen = pt.eq(classes[None, :], y[:, None])
         log_p = pt.switch(chosen, log_softmax(logits), 0)
         return -pt.sum(log_p) / pt.cast(y.shape[0], logits.dtype)
 

@@ -69,6 +69,13 @@ class RandomStreams:
     from this object's seed sequence in the order the draws are made, so the
     same seed and the same construction order give the same numbers.
 
+    Under JAX, a compiled function draws from its own copy of each state,
+    taken when it is compiled (JAX takes no NumPy generator): its draws
+    still change on every call and follow the seed, but :meth:`seed` after
+    compiling does not reach it (compile again), the shared states do not
+    advance, and the draws differ from the C and Numba backends' (JAX's own
+    generator).
+
     Parameters
     ----------
     seed : int
@@ -129,7 +136,10 @@ class RandomStreams:
         return draw
 
     def seed(self, seed):
-        """Reseed every state drawn so far, as a fresh object with ``seed`` would."""
+        """Reseed every state drawn so far, as a fresh object with ``seed`` would.
+
+        Functions compiled for JAX before the call keep their own states.
+        """
         fresh = np.random.SeedSequence(int(seed))
         for rng, _ in self.state_updates:
             rng.set_value(np.random.default_rng(fresh.spawn(1)[0]),

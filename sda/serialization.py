@@ -22,6 +22,7 @@ import numpy as np
 import pytensor
 
 from ._checks import is_integer
+from .backend import to_host
 from ._version import __version__
 from .da import LOSSES
 from .errors import DataFileError
@@ -149,10 +150,7 @@ def state_shapes(arch):
 
 def model_state(model):
     """Every shared variable of ``model`` by name: the MLP's and the dA's."""
-    variables = list(model.params)
-    for d in model.dA_layers:
-        variables += [d.b_prime] + ([] if d.tied else [d.W_prime])
-    return {v.name: v for v in variables}
+    return {v.name: v for v in model.state_variables()}
 
 
 def _check_model(model):
@@ -170,6 +168,7 @@ def save_model(model, path):
     """
     _check_model(model)
     path = as_path("path", path)
+    to_host(model)
     arrays = {name: v.get_value(borrow=True)
               for name, v in model_state(model).items()}
     arrays[ARCHITECTURE] = np.array(json.dumps(architecture(model)))

@@ -35,7 +35,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _checks, serialization, train
-from .backend import compile_mode
+from .backend import compile_mode, function, to_host
+from .data import minibatch
 from .da import dA
 from .data import as_shared
 from .progress import ProgressPrinter
@@ -121,12 +122,14 @@ class DenoisingAutoencoder(TransformerMixin, BaseEstimator):
         data = as_shared("X", X, da.W.type.dtype)
         index = pt.lscalar("index")
         cost, updates = da.get_cost_updates(level, lr)
-        step = pytensor.function(
-            [index], cost, updates=updates, mode=compile_mode(),
-            givens={da.x: data[index * batch:(index + 1) * batch]})
+        mode = compile_mode()
+        step = function(
+            [index], cost, updates=updates, mode=mode,
+            givens={da.x: minibatch(data, index, batch, mode)})
         progress = ProgressPrinter(bar=False) if self.verbose else None
         self.costs_ = train.run_epochs(step, X.shape[0] // batch, epochs,
                                        phase="dA", progress=progress)
+        to_host(da)
         self.dA_ = da
         self.n_iter_ = epochs
         return self

@@ -21,10 +21,12 @@ import pytensor.tensor as pt
 
 from . import _checks
 from . import fused as fused_steps
-from .backend import compile_mode, runs_c_code
+from .backend import (HostState, compile_mode, on_device, runs_c_code,
+                      uses_jax)
+from .backend import function as _compile
 from .cache import LayerInputCache, cache_fits
 from .da import LOSSES, as_random_streams, check_emphasis, dA
-from .data import as_datasets, as_shared
+from .data import as_datasets, as_shared, minibatch
 from .inference import CHUNK_ROWS, CompiledFunctions
 from .init import floatX
 from .layers import HiddenLayer, LogisticRegression
@@ -42,18 +44,6 @@ def _as_int32(y):
     are checked by ``_checks.labels`` first.
     """
     return y if y.dtype == "int32" else pt.cast(y, "int32")
-
-
-def minibatch(data, index, size):
-    """Rows ``index * size`` to ``(index + 1) * size`` of a shared dataset.
-
-    A minibatch of one example is taken as a row with a static shape of
-    ``(1, n)``: PyTensor then computes its products with GEMV and GER, which
-    OpenBLAS runs several times faster than a one-row GEMM.
-    """
-    if size == 1:
-        return pt.expand_dims(data[index], 0)
-    return data[index * size:(index + 1) * size]
 
 
 def _learning_rate(value):
@@ -104,18 +94,39 @@ def _in_model_dtype(build):
     return wrapper
 
 
-def _trusting(compiled):
-    """``fn(index, *inputs)`` calling ``compiled`` with a reused int64 buffer
-    and ``trust_input``: no conversion or check of the index on each call
-    (the indexing itself still checks its range), and ``inputs`` passed as
-    they are, so they must be ready-made arrays of the right dtype.  With
-    single examples this saves a tenth of a fine-tuning step."""
-    index_buf = np.zeros((), dtype=np.int64)
-    compiled.trust_input = True
+def _trusting(compiled, host, n_batches=None):
+    """``fn(index, *inputs)`` calling ``compiled`` with ``trust_input``.
 
-    def fn(index, *inputs):
-        index_buf[()] = operator.index(index)
-        return compiled(index_buf, *inputs)
+    C and Numba (``n_batches`` None): a reused int64 index buffer, no
+    conversion or check of the index on each call (the indexing itself
+    still checks its range), and ``inputs`` passed as they are, so they must
+    be ready-made arrays of the right dtype.  With single examples this
+    saves a tenth of a fine-tuning step.  If a JAX function of the same model
+    ran since (``host.dirty``), the parameters are given back to NumPy
+    first.
+
+    JAX (``n_batches`` the number of minibatches): the index is checked
+    here, since JAX clamps an index past the end instead of raising; the
+    result comes back as a NumPy array, and ``host`` notes that the
+    parameters are JAX arrays now.
+    """
+    compiled.trust_input = True
+    if n_batches is None:
+        index_buf = np.zeros((), dtype=np.int64)
+
+        def fn(index, *inputs):
+            if host.dirty:
+                host.sync()
+            index_buf[()] = operator.index(index)
+            return compiled(index_buf, *inputs)
+    else:
+        def fn(index, *inputs):
+            index = operator.index(index)
+            if not 0 <= index < n_batches:
+                raise IndexError(f"index {index} is out of range: there "
+                                 f"are {n_batches} minibatches")
+            host.dirty = True
+            return np.asarray(compiled(np.int64(index), *inputs))
 
     fn.__name__ = compiled.name or "fn"
     fn.function = compiled
@@ -253,7 +264,19 @@ class SdA:
         self.errors = self.logLayer.errors(self.y)
         # steps taken by each layer's pretraining: what cached inputs track
         self._versions = [0] * self.n_layers
-        self._compiled = CompiledFunctions(self.x.dtype, self.n_ins)
+        self._host = HostState(self.state_variables)
+        self._compiled = CompiledFunctions(self.x.dtype, self.n_ins,
+                                           self._host)
+
+    def state_variables(self):
+        """Every shared variable of the model: :attr:`params` and each dA's
+        decoder (``b_prime``, and ``W_prime`` when untied)."""
+        variables = list(self.params)
+        for auto in self.dA_layers:
+            variables.append(auto.b_prime)
+            if not auto.tied:
+                variables.append(auto.W_prime)
+        return variables
 
     def __repr__(self):
         extra = ""
@@ -396,6 +419,10 @@ class SdA:
                 np.dtype(pytensor.config.floatX).itemsize)
         mode = compile_mode(mode)
         fused = self._use_fused(fused, batch_size, mode)
+        jax = uses_jax(mode)
+        self._host.sync()
+        if jax:
+            train_set_x = on_device(train_set_x)
         cache = (LayerInputCache(self.sigmoid_layers, train_set_x, mode=mode)
                  if cache_inputs and self.n_layers > 1 else None)
         index = pt.lscalar("index")
@@ -408,10 +435,10 @@ class SdA:
             if cache is not None and k > 0:
                 layer_x = _step_input(f"input{k}", batch_size, auto.n_visible)
                 givens = {layer_x: minibatch(cache.inputs[k], index,
-                                             batch_size)}
+                                             batch_size, mode)}
             else:
                 layer_x = self._propagate(x, k)
-                givens = {x: minibatch(train_set_x, index, batch_size)}
+                givens = {x: minibatch(train_set_x, index, batch_size, mode)}
             # the fused op computes the tied cross-entropy step from x and
             # x~, whatever the noise; other combinations use the graph
             if (fused and auto.loss == "cross_entropy" and auto.tied
@@ -422,11 +449,12 @@ class SdA:
             else:
                 cost, updates = auto.get_cost_updates(
                     corruption_level, learning_rate, input=layer_x)
-            compiled = pytensor.function(
+            compiled = _compile(
                 [index, corruption_level, learning_rate], cost,
                 updates=updates, givens=givens, mode=mode,
                 name=f"pretrain_layer{k}")
-            fns.append(self._pretraining_step(compiled, k, cache))
+            fns.append(self._pretraining_step(
+                compiled, k, cache, n // batch_size if jax else None))
         return fns
 
     @staticmethod
@@ -436,6 +464,9 @@ class SdA:
         if fused and batch_size != 1:
             raise ValueError(f"fused steps need batch_size 1, got "
                              f"batch_size={batch_size}")
+        if fused and uses_jax(mode):
+            raise ValueError("fused steps are C code: they need a mode "
+                             "that runs it (CVM), got mode JAX")
         return bool(fused)
 
     def invalidate_input_cache(self):
@@ -449,7 +480,7 @@ class SdA:
             x = layer.get_output(x)
         return x
 
-    def _pretraining_step(self, compiled, layer, cache):
+    def _pretraining_step(self, compiled, layer, cache, n_batches):
         """Wrap a compiled step: the tutorial's defaults, cache upkeep, speed.
 
         Theano's ``In(value=...)`` defaults are gone from PyTensor, so they
@@ -460,7 +491,8 @@ class SdA:
         step converts and allocates nothing on the way in.
         """
         versions = self._versions
-        call = _trusting(compiled)
+        host = self._host
+        call = _trusting(compiled, host, n_batches)
         noise = self.dA_layers[layer].noise
 
         def check_corruption(value):
@@ -480,6 +512,8 @@ class SdA:
 
         def pretrain(index, corruption=0.2, lr=0.1):
             if cache is not None and layer:
+                if host.dirty and n_batches is None:
+                    host.sync()  # the cache's C function reads the weights
                 cache.ensure(layer, sum(versions[:layer]))
             cost = call(index, scalar(corruption, check_corruption),
                         scalar(lr, _learning_rate))
@@ -535,10 +569,14 @@ class SdA:
             _checks.finite(f"{name}_set_x", x_values)
             _checks.labels(f"{name}_set_y", y.get_value(borrow=True),
                            self.n_outs, sizes[name])
-        (train_x, train_y), (valid_x, valid_y), (test_x, test_y) = datasets
         batch_size = _checks.batch_size(batch_size, sizes["train"])
         mode = compile_mode(mode)
         fused = self._use_fused(fused, batch_size, mode)
+        jax = uses_jax(mode)
+        self._host.sync()
+        if jax:  # the data sets stay on the device, as the parameters do
+            datasets = [(on_device(x), on_device(y)) for x, y in datasets]
+        (train_x, train_y), (valid_x, valid_y), (test_x, test_y) = datasets
         index = pt.lscalar("index")
         learning_rate = floatX(_checks.learning_rate(
             "learning_rate", learning_rate, zero=True))
@@ -554,24 +592,26 @@ class SdA:
         else:
             if batch_size == 1:
                 cost = self.logLayer.nll_of_logits(self.logLayer.get_logits(
-                    self._propagate(x, self.n_layers)), y)
+                    self._propagate(x, self.n_layers)), y, self.n_outs)
             else:
                 cost = self.finetune_cost
             updates = sgd(cost, self.params, learning_rate)
-        train_fn = _trusting(pytensor.function(
+        train_fn = _trusting(_compile(
             [index], cost, updates=updates,
-            givens={x: minibatch(train_x, index, batch_size),
-                    y: minibatch(_as_int32(train_y), index, batch_size)},
-            mode=mode, name="train"))
+            givens={x: minibatch(train_x, index, batch_size, mode),
+                    y: minibatch(_as_int32(train_y), index, batch_size,
+                                 mode)},
+            mode=mode, name="train"), self._host,
+            sizes["train"] // batch_size if jax else None)
 
         def scorer(x, y, name):
             n = sizes[name]
             size = evaluation_batch_size(n, batch_size)
-            score_i = pytensor.function(
+            score_i = _trusting(_compile(
                 [index], self.errors,
-                givens={self.x: minibatch(x, index, size),
-                        self.y: minibatch(_as_int32(y), index, size)},
-                mode=mode, name=name)
+                givens={self.x: minibatch(x, index, size, mode),
+                        self.y: minibatch(_as_int32(y), index, size, mode)},
+                mode=mode, name=name), self._host, n // size if jax else None)
 
             def score():
                 return [score_i(i) for i in range(n // size)]

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import _checks
+from .backend import to_host
 from .data import as_datasets, as_shared
 from .errors import DataFileError, SdAError
 
@@ -332,6 +333,7 @@ def pretrain(model, train_set_x, *, epochs=15, batch_size=1, learning_rate=0.001
                                          "epoch": epoch, "index": index + 1},
                         partial_costs=batch_costs[:index + 1]))
                 index0 = 0
+                to_host(model)  # whatever runs between epochs reads NumPy
                 history.pretraining_costs[k].append(float(batch_costs.mean()))
                 history.pretraining_times[k] = time.perf_counter() - t0
                 log.info("pretrain layer %d epoch %d: cost %.6f", k, epoch,
@@ -452,6 +454,7 @@ def finetune(model, datasets, *, epochs=1000, batch_size=1, learning_rate=0.1,
                     model, history, position(epoch, index + 1),
                     best_params, batch_costs[:index + 1]))
             index0 = 0
+            to_host(model)
             history.finetune_costs.append(
                 float(batch_costs[:n_done].mean()) if n_done else np.nan)
             history.iterations = (epoch - 1) * n_train_batches + n_done

@@ -1,0 +1,238 @@
+"""The JAX backend: the same numbers as the C VM and Numba, masks that follow
+the seed, and models that move between backends (the JAX extra, sda[jax])."""
+
+import os
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+import pytest
+
+import sda
+from sda import cli
+from helpers import clustered_sets, small_sda
+from sda.checkpoint import Checkpointer
+from sda.train import History, TrainingInterrupted, finetune, pretrain
+
+pytest.importorskip("jax", reason="the JAX tests need the extra sda[jax]")
+
+BACKENDS = ["CVM", "NUMBA", "JAX"]
+
+
+def tolerance(floatX):
+    return {"float32": dict(rtol=2e-4, atol=2e-5),
+            "float64": dict(rtol=1e-9, atol=1e-11)}[floatX]
+
+
+def train_steps(mode, batch_size, noise="masking", loss="cross_entropy",
+                tied=True, emphasis=None, steps=6):
+    """Costs and final parameters of a few uncorrupted steps in ``mode``."""
+    model = sda.SdA(np.random.RandomState(5), n_ins=10,
+                    hidden_layers_sizes=[8, 6], n_outs=3,
+                    corruption_levels=0.0, noise=noise, loss=loss,
+                    tied=tied, emphasis=emphasis)
+    sets = clustered_sets(10, (24, 12, 12), seed=1)
+    costs = []
+    for fn in model.pretraining_functions(sets[0][0], batch_size, mode=mode):
+        costs += [float(fn(i % (24 // batch_size), corruption=0.0, lr=0.1))
+                  for i in range(steps)]
+    train_fn, valid, test = model.build_finetune_functions(
+        sets, batch_size, 0.2, mode=mode)
+    costs += [float(train_fn(i % (24 // batch_size))) for i in range(steps)]
+    costs.append(float(np.mean(valid())))
+    sda.to_host(model)
+    return costs, [v.get_value() for v in model.state_variables()]
+
+
+@pytest.mark.parametrize("batch_size", [1, 4])
+def test_steps_agree_across_backends(floatX, batch_size):
+    # batch_size 1 also compares the C VM's fused steps with JAX's graph
+    results = {mode: train_steps(mode, batch_size) for mode in BACKENDS}
+    ref_costs, ref_params = results["CVM"]
+    for mode in ("NUMBA", "JAX"):
+        costs, params = results[mode]
+        np.testing.assert_allclose(costs, ref_costs, **tolerance(floatX),
+                                   err_msg=mode)
+        for a, b in zip(params, ref_params):
+            assert a.dtype == b.dtype == floatX
+            np.testing.assert_allclose(a, b, **tolerance(floatX),
+                                       err_msg=mode)
+
+
+@pytest.mark.parametrize("options", [
+    dict(noise="gaussian", loss="squared_error", tied=False),
+    dict(noise="salt_and_pepper", emphasis=(1.0, 0.5)),
+    dict(noise=["masking", "salt_and_pepper"],
+         loss=["squared_error", "cross_entropy"], tied=[True, False]),
+], ids=["gaussian-squared-untied", "salt-emphasis", "per-layer"])
+def test_every_noise_and_loss_compiles_and_agrees(float64, options):
+    costs, params = train_steps("JAX", 4, **options)
+    ref_costs, ref_params = train_steps("CVM", 4, **options)
+    np.testing.assert_allclose(costs, ref_costs, **tolerance("float64"))
+    for a, b in zip(params, ref_params):
+        np.testing.assert_allclose(a, b, **tolerance("float64"))
+
+
+def corrupted(noise, level, seed, shape=(200, 1000)):
+    """A JAX function returning fresh corruptions of a matrix of 0.5."""
+    x = pt.matrix("x")
+    da = sda.dA(numpy_rng=0, theano_rng=seed, input=x, n_visible=shape[1],
+                n_hidden=2, noise=noise)
+    f = sda.backend.function([x], da.get_corrupted_input(x, level),
+                             mode="JAX")
+    data = np.full(shape, 0.5, dtype=pytensor.config.floatX)
+    return lambda: np.asarray(f(data))
+
+
+def test_masks_under_jax_have_their_statistics_and_change_per_call(float64):
+    draw = corrupted("masking", 0.3, seed=7)
+    first, second = draw(), draw()
+    assert abs((first == 0).mean() - 0.3) < 0.005  # 200,000 components
+    assert set(np.unique(first)) == {0.0, 0.5}
+    assert (first != second).any()
+    # the same seed gives the same sequence; another seed another one
+    again = corrupted("masking", 0.3, seed=7)
+    np.testing.assert_array_equal(again(), first)
+    np.testing.assert_array_equal(again(), second)
+    assert (corrupted("masking", 0.3, seed=8)() != first).any()
+
+    noisy = corrupted("gaussian", 0.2, seed=7)() - 0.5
+    assert abs(noisy.mean()) < 0.002 and abs(noisy.std() - 0.2) < 0.002
+    salted = corrupted("salt_and_pepper", 0.4, seed=7)()
+    assert abs((salted != 0.5).mean() - 0.4) < 0.005
+    assert abs((salted == 1).mean() - (salted == 0).mean()) < 0.005
+
+
+def test_a_jax_trained_model_works_in_c_and_numba_functions(float64):
+    # pymc issue #8360: JAX leaves read-only jax.Arrays in the shared
+    # variables, which C and Numba functions cannot take
+    model = small_sda(2, 10, 0.2)
+    sets = clustered_sets(10, (24, 12, 12))
+    c_step = model.pretraining_functions(sets[0][0], 4, mode="CVM")[0]
+    jax_step = model.pretraining_functions(sets[0][0], 4, mode="JAX")[0]
+    jax_train = model.build_finetune_functions(sets, 4, 0.1, mode="JAX")[0]
+    jax_step(0)
+    jax_train(1)
+    assert not isinstance(model.params[0].get_value(borrow=True), np.ndarray)
+    assert np.isfinite(c_step(2))  # compiled before JAX ran: it gives back
+    for step in (jax_step, jax_train):
+        step(3)
+    assert np.isfinite(model.pretraining_functions(
+        sets[0][0], 1, mode="NUMBA")[1](0))
+    jax_train(0)
+    train_fn, valid, _ = model.build_finetune_functions(sets, 1, 0.1,
+                                                        mode="CVM")
+    assert np.isfinite(train_fn(0)) and 0 <= np.mean(valid()) <= 1
+    jax_step(0)
+    assert model.predict(sets[1][0].get_value()).shape == (12,)
+    jax_step(0)
+    moved = sda.to_host(model)
+    assert moved == 3  # the first layer's W, b and b_prime
+    for v in model.state_variables():
+        value = v.get_value(borrow=True)
+        assert isinstance(value, np.ndarray) and value.flags.writeable
+    own = pytensor.function([], model.params[0].sum(), mode="NUMBA")
+    assert np.isfinite(own())
+
+
+def test_loops_and_files_hand_back_numpy(tmp_path, float64):
+    model = small_sda(2, 10, 0.2)
+    sets = clustered_sets(10, (24, 12, 12))
+    pretrain(model, sets[0][0], epochs=1, batch_size=4, mode="JAX")
+    finetune(model, sets, epochs=2, batch_size=4, mode="JAX")
+    for v in model.state_variables():
+        assert isinstance(v.get_value(borrow=True), np.ndarray)
+    sda.save_model(model, tmp_path / "m.npz")
+    loaded = sda.load_model(tmp_path / "m.npz")
+    np.testing.assert_array_equal(loaded.predict_proba(sets[2][0]),
+                                  model.predict_proba(sets[2][0]))
+
+
+def resumable_run(folder, modes, interrupt_at=None, resume=False):
+    """Pretraining and fine-tuning without corruption, in ``modes`` (one for
+    each phase), stopped by SIGINT after ``interrupt_at``."""
+    model = small_sda(3, 10, 0.0)
+    sets = clustered_sets(10, (40, 20, 20))
+    cp = Checkpointer(folder, recipe={"test": 1})
+    state = cp.load() if resume else None
+    history = History.from_dict(state[0]["history"]) if resume else None
+
+    def progress(event):
+        if (event["phase"], event["layer"], event["epoch"]) == interrupt_at:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    history = pretrain(model, sets[0][0], epochs=2, batch_size=4,
+                       learning_rate=0.1, checkpointer=cp, resume=state,
+                       history=history, progress=progress, mode=modes[0])
+    history = finetune(model, sets, epochs=4, batch_size=4,
+                       learning_rate=0.3, checkpointer=cp, resume=state,
+                       history=history, progress=progress, mode=modes[1])
+    return model, history
+
+
+@pytest.mark.parametrize("first, then", [("JAX", "CVM"), ("CVM", "JAX")])
+@pytest.mark.parametrize("interrupt_at", [("pretrain", 1, 0),
+                                          ("finetune", None, 1)])
+def test_a_checkpoint_resumes_under_the_other_backend(tmp_path, float64,
+                                                      first, then,
+                                                      interrupt_at):
+    reference, ref_history = resumable_run(tmp_path / "straight",
+                                           ("CVM", "CVM"))
+    with pytest.raises(TrainingInterrupted):
+        resumable_run(tmp_path / "cut", (first, first), interrupt_at)
+    resumed, history = resumable_run(tmp_path / "cut", (then, then),
+                                     resume=True)
+    for a, b in zip(resumed.params, reference.params):
+        np.testing.assert_allclose(a.get_value(), b.get_value(),
+                                   **tolerance("float64"))
+    np.testing.assert_allclose(history.finetune_costs,
+                               ref_history.finetune_costs, rtol=1e-9)
+    assert history.epochs == ref_history.epochs
+
+
+def test_jax_refuses_what_it_cannot_do(float64):
+    model = small_sda(2, 10, 0.2)
+    sets = clustered_sets(10, (24, 12, 12))
+    step = model.pretraining_functions(sets[0][0], 4, mode="JAX")[0]
+    # JAX would clamp the index to the last minibatch
+    with pytest.raises(IndexError, match="index 6 is out of range: there "
+                                         "are 6 minibatches"):
+        step(6)
+    with pytest.raises(ValueError, match="fused steps are C code"):
+        model.pretraining_functions(sets[0][0], 1, mode="JAX", fused=True)
+
+
+def test_jax_is_chosen_by_name_everywhere(tmp_path):
+    code = ("import sda, pytensor; print(sda.get_mode(), "
+            "sda.backend.uses_jax())")
+    env = dict(os.environ, SDA_MODE="jax")
+    out = subprocess.run([sys.executable, "-c", code], env=env, check=True,
+                         capture_output=True, text=True).stdout.split()
+    assert out == ["JAX", "True"]
+    parser = cli.example_parser("x.py", "doc", tmp_path)
+    assert parser.parse_args(["--mode", "jax"]).mode == "JAX"
+
+
+def test_jax_missing_is_said_plainly(monkeypatch, capsys, tmp_path):
+    monkeypatch.setitem(sys.modules, "jax", None)
+    monkeypatch.setattr(sda.backend, "_jax", None)
+    with pytest.raises(ImportError, match=r"mode 'JAX' needs JAX: pip "
+                                          r"install 'sda\[jax\]'"):
+        sda.set_mode("JAX")
+    with pytest.raises(SystemExit):
+        cli.example_parser("x.py", "doc", tmp_path).parse_args(["--mode", "JAX"])
+    assert "needs JAX" in capsys.readouterr().err
+
+
+def test_sklearn_estimator_under_jax(float64):
+    sklearn = pytest.importorskip("sda.sklearn")
+    X = np.random.default_rng(0).random((40, 10))
+    with pytensor.config.change_flags(mode="JAX"):
+        ae = sklearn.DenoisingAutoencoder(n_hidden=4, n_epochs=2,
+                                          batch_size=10, random_state=0)
+        codes = ae.fit(X).transform(X)
+    assert codes.shape == (40, 4) and isinstance(codes, np.ndarray)
+    assert isinstance(ae.dA_.W.get_value(borrow=True), np.ndarray)
