@@ -146,10 +146,12 @@ def table(runs):
         if not mine:
             continue
         errors = [100 * r["test_error"] for r in mine]
-        sd = statistics.stdev(errors) if len(errors) > 1 else float("nan")
+        # one run has no spread to show
+        sd = (f" ± {statistics.stdev(errors):.2f}" if len(errors) > 1
+              else "")
         minutes = statistics.mean(r["seconds"] for r in mine) / 60
-        lines.append(f"| {noise} | {level} | {statistics.mean(errors):.2f} "
-                     f"± {sd:.2f} | {len(mine)} | {minutes:.1f} |")
+        lines.append(f"| {noise} | {level} | {statistics.mean(errors):.2f}"
+                     f"{sd} | {len(mine)} | {minutes:.1f} |")
     return "\n".join(lines)
 
 
