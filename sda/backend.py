@@ -28,6 +28,7 @@ the device for JAX functions (:func:`on_device`) and gives parameters back
 to NumPy (:func:`to_host`) wherever anything else may read them.
 """
 
+import importlib
 import os
 import warnings
 import weakref
@@ -160,7 +161,8 @@ def require_jax():
     if _jax is None:
         try:
             import jax
-            import pytensor.link.jax.dispatch  # noqa: F401 (sets the flag)
+            # its import sets the flag: first, so that ours stays
+            importlib.import_module("pytensor.link.jax.dispatch")
         except ImportError:
             raise ImportError("mode 'JAX' needs JAX: pip install 'sda[jax]' "
                               "(or a CUDA build of jax for a GPU)") from None
@@ -267,12 +269,16 @@ def function(*args, **kwargs):
     """``pytensor.function``, as the library's builders call it.
 
     Under JAX, PyTensor warns that a compiled function draws from a copy of
-    each random state instead of the shared variable itself: expected here,
-    and said in :class:`sda.RandomStreams`, so the warning is left out.
+    each random state instead of the shared variable itself (expected here,
+    and said in :class:`sda.RandomStreams`), and that it drops the run-time
+    shape checks of the graph (JAX checks shapes when it traces): both
+    warnings are left out.
     """
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "The RandomType SharedVariables",
                                 UserWarning)
+        warnings.filterwarnings("ignore", "Skipping .* Op .* as JAX tracing "
+                                "would remove it", UserWarning)
         return pytensor.function(*args, **kwargs)
 
 

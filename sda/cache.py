@@ -13,7 +13,7 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 
-from .backend import require_jax, uses_jax
+from .backend import function, require_jax, uses_jax
 
 __all__ = ["LayerInputCache", "available_memory", "cache_fits"]
 
@@ -101,6 +101,6 @@ class LayerInputCache:
             h = rows = pt.matrix("rows", dtype=self.train_set_x.dtype)
             for layer in self.layers[:k]:
                 h = layer.get_output(h)
-            self._fill_fns[k] = pytensor.function(
+            self._fill_fns[k] = function(
                 [rows], h, mode=self.mode, name=f"fill_cache{k}")
         return self._fill_fns[k]

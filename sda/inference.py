@@ -13,7 +13,7 @@ import pytensor
 import pytensor.tensor as pt
 
 from . import _checks
-from .backend import compile_mode, get_mode, uses_jax
+from .backend import compile_mode, function, get_mode, uses_jax
 
 __all__ = ["CompiledFunctions", "as_rows"]
 
@@ -79,8 +79,8 @@ class CompiledFunctions:
         if entry is None:
             x = pt.matrix("X", dtype=self.dtype)
             mode = compile_mode()
-            entry = (pytensor.function([x], build(x), mode=mode,
-                                       name=str(key)), uses_jax(mode))
+            entry = (function([x], build(x), mode=mode, name=str(key)),
+                     uses_jax(mode))
             self._functions[(key, get_mode())] = entry
         fn, on_jax = entry
         if self.host is not None and not on_jax:
