@@ -48,12 +48,17 @@ setup(
     ],
     extras_require={
         # pandas: scikit-learn's estimator checks of DataFrame input
-        "test": ["pytest>=8", "pandas"],
+        # psycopg2: the sweep test with a PostgreSQL record
+        "test": ["pytest>=8", "pandas", "psycopg2-binary"],
         # sda.sklearn: DenoisingAutoencoder and SdAClassifier
         "sklearn": ["scikit-learn>=1.6"],
         # mode="JAX": the CPU build; for a GPU install a CUDA build of jax
         # (pip install 'jax[cuda12]') instead
         "jax": ["jax>=0.7"],
+        # sda.sweep: Optuna proposes and records trials, Dask runs them;
+        # PyYAML reads sweep spaces (optuna's private storage calls used to
+        # recover interrupted trials are checked against 4.x and 5.x)
+        "sweep": ["dask[distributed]>=2024.6", "optuna>=4,<6", "pyyaml"],
     },
     classifiers=[
         "Programming Language :: Python :: 3",

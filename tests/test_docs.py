@@ -19,7 +19,8 @@ def test_the_readme_has_runnable_examples():
     assert len(blocks(ROOT / "README.md")) >= 2
 
 
-SLOW = ("README.md", "sklearn.md")  # they train on MNIST slices
+SLOW = ("README.md", "sklearn.md",  # they train on MNIST slices
+        "sweeps.md")  # and start a local Dask cluster
 
 
 @pytest.mark.parametrize("page", [
@@ -27,7 +28,10 @@ SLOW = ("README.md", "sklearn.md")  # they train on MNIST slices
     for p in PAGES if blocks(p)], ids=lambda p: p.name)
 def test_code_blocks_run_in_order(page, tmp_path, monkeypatch, capsys):
     if "sda.sklearn" in page.read_text():
-        pytest.importorskip("sklearn")  # the optional extra
+        pytest.importorskip("sklearn")  # the optional extras
+    if "sda.sweep" in page.read_text():
+        pytest.importorskip("optuna")
+        pytest.importorskip("distributed")
     monkeypatch.chdir(tmp_path)  # the examples write files
     namespace = {"__name__": "__docs__"}
     with pytensor.config.change_flags(floatX=pytensor.config.floatX,

@@ -1,0 +1,337 @@
+"""Sweeps on Dask, recorded by Optuna: every point run once, whatever dies.
+
+Loopback only; every wait has a timeout.  The PostgreSQL test starts its own
+server on 127.0.0.1 (.ci/run installs PostgreSQL).
+"""
+
+import glob
+import json
+import os
+import pickle
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+optuna = pytest.importorskip("optuna", reason="the extra sda[sweep]")
+distributed = pytest.importorskip("distributed", reason="the extra sda[sweep]")
+
+import cloudpickle  # noqa: E402  (with distributed)
+
+import sda.sweep  # noqa: E402
+import sweep_trials  # noqa: E402
+from sda.sweep import run_sweep, train_trial  # noqa: E402
+
+# the workers get the test trials by value: they need not find this folder
+cloudpickle.register_pickle_by_value(sweep_trials)
+
+TESTS = Path(__file__).resolve().parent
+GRID = {"x": [1, 2], "y": [0.0, 0.5]}
+#: A few seconds of real training: a 784-20-10 SdA on 500 MNIST examples.
+TINY = {"pretraining_epochs": 1, "training_epochs": 1, "batch_size": 50,
+        "n_train": 500, "pretrain_lr": 0.1, "floatX": "float32"}
+
+
+def sqlite(tmp_path, name="sweep.db"):
+    return f"sqlite:///{tmp_path / name}"
+
+
+def completed(study):
+    """How many COMPLETE trials each point has."""
+    return Counter(tuple(sorted(t.params.items())) for t in study.get_trials(
+        states=(optuna.trial.TrialState.COMPLETE,)))
+
+
+def assert_each_point_once(study, space=GRID):
+    counts = completed(study)
+    assert len(counts) == len(sda.sweep.grid_points(space))
+    assert set(counts.values()) == {1}, counts
+
+
+def wait_for(condition, timeout, what):
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"gave up waiting for {what}")
+        time.sleep(0.1)
+
+
+def listening(port):
+    with socket.socket() as s:
+        s.settimeout(1)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def subprocess_env():
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [str(TESTS), os.environ.get("PYTHONPATH", "")]))
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    """A scheduler and two single-threaded workers, as on a real cluster."""
+    folder = tmp_path_factory.mktemp("dask")
+    info = folder / "scheduler.json"
+    common = ["--host", "127.0.0.1", "--no-dashboard"]
+    log = open(folder / "log.txt", "w")
+    procs = [subprocess.Popen(
+        [sys.executable, "-m", "dask", "scheduler", "--port", "0",
+         "--scheduler-file", str(info), *common], cwd=folder,
+        stdout=log, stderr=subprocess.STDOUT, env=subprocess_env(),
+        start_new_session=True)]
+    try:
+        wait_for(info.exists, 60, "the scheduler")
+        address = json.loads(info.read_text())["address"]
+        procs.append(subprocess.Popen(
+            [sys.executable, "-m", "dask", "worker", address,
+             "--nworkers", "2", "--nthreads", "1", "--death-timeout", "60",
+             *common], cwd=folder, stdout=log, stderr=subprocess.STDOUT,
+            env=subprocess_env(), start_new_session=True))
+        client = distributed.Client(address, timeout=60)
+        client.wait_for_workers(2, timeout=120)
+        yield address, client
+        client.shutdown()  # scheduler and workers
+        for p in procs:
+            p.wait(timeout=60)
+        port = int(address.rsplit(":", 1)[1])
+        assert not listening(port), f"the scheduler still listens on {port}"
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait(timeout=30)
+        log.close()
+
+
+def test_train_trial_is_deterministic_and_plainly_picklable():
+    params = {"hidden_layers_sizes": [20], "corruption_levels": 0.2, **TINY}
+    first, second = train_trial(params), train_trial(params)
+    assert first["valid_error"] == second["valid_error"] < 0.9
+    assert first["test_error"] == second["test_error"]
+    assert first["epochs"] == 1 and len(first["pretraining_costs"]) == 1
+    # pickled by reference: a name, not a closure over data
+    assert len(pickle.dumps(train_trial)) < 100
+    with pytest.raises(ValueError, match="unknown parameter.*'n_hiden'"):
+        train_trial({"n_hiden": 5})
+
+
+def test_a_grid_on_the_local_default(tmp_path, monkeypatch):
+    monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
+    space = {"corruption_levels": [0.0, 0.3], "hidden_layers_sizes": [[10],
+                                                                     [20]]}
+    lines = []
+    study = run_sweep(space, storage=sqlite(tmp_path), fixed=TINY,
+                      timeout=600, say=lines.append)
+    assert_each_point_once(study, space)
+    trials = study.get_trials()
+    assert all(0 < t.value < 0.9 for t in trials)
+    assert len({t.user_attrs["worker"] for t in trials}) >= 2
+    assert lines[-1].startswith("trials 4/4; best valid_error")
+    rows = sda.sweep.results_table(study, space)
+    assert sorted(r["hidden_layers_sizes"] for r in rows) == [[10], [10],
+                                                             [20], [20]]
+
+
+def test_a_real_cluster_by_address_and_by_environment(cluster, tmp_path,
+                                                      monkeypatch):
+    address, _ = cluster
+    fixed = {"sleep": 0.3}
+    study = run_sweep(GRID, trial=sweep_trials.quadratic, client=address,
+                      storage=sqlite(tmp_path), fixed=fixed, timeout=120)
+    assert_each_point_once(study)
+    assert sorted(t.value for t in study.get_trials()) == [0, 0.5, 1, 1.5]
+    assert len({t.user_attrs["pid"] for t in study.get_trials()}) == 2
+    assert study.best_params == {"x": 1, "y": 0.0}
+
+    monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", address)
+    again = run_sweep(GRID, trial=sweep_trials.quadratic, fixed=fixed,
+                      storage=sqlite(tmp_path), study_name="by-env",
+                      timeout=120)
+    assert_each_point_once(again)
+    # a finished sweep run again runs nothing
+    assert len(run_sweep(GRID, trial=sweep_trials.quadratic, fixed=fixed,
+                         storage=sqlite(tmp_path), study_name="by-env",
+                         timeout=120).get_trials()) == 4
+
+
+def test_a_trial_that_kills_its_worker_runs_again_elsewhere(cluster,
+                                                            tmp_path):
+    address, _ = cluster
+    study = run_sweep(GRID, trial=sweep_trials.kill_worker_once,
+                      client=address, storage=sqlite(tmp_path),
+                      fixed={"markers": str(tmp_path)}, timeout=180)
+    assert (tmp_path / "killed-2-0.0").exists()  # it did kill one
+    assert_each_point_once(study)
+    assert len(study.get_trials()) == 4  # nothing FAIL, nothing twice
+
+
+def test_failing_trials_are_retried_then_marked_fail(cluster, tmp_path):
+    address, _ = cluster
+    fixed = {"markers": str(tmp_path)}
+    study = run_sweep(GRID, trial=sweep_trials.raise_once, client=address,
+                      storage=sqlite(tmp_path), fixed=fixed, retries=1,
+                      timeout=120)
+    assert_each_point_once(study)  # each raised once, then passed
+
+    for name, trial, message in [
+            ("raises", sweep_trials.always_raise_at_2, "boom at x=2"),
+            ("nan", sweep_trials.nan_at_2, "valid_error=nan, not a finite")]:
+        study = run_sweep(GRID, trial=trial, client=address,
+                          storage=sqlite(tmp_path), study_name=name,
+                          fixed=fixed, timeout=120)
+        states = {tuple(t.params.values()): t for t in study.get_trials()}
+        assert len(states) == 4
+        for (x, _), t in states.items():
+            if x == 2:
+                assert t.state.name == "FAIL"
+                assert message in t.user_attrs["traceback"]
+            else:
+                assert t.state.name == "COMPLETE"
+
+
+def test_a_killed_driver_is_finished_by_a_rerun(cluster, tmp_path):
+    address, _ = cluster
+    storage = sqlite(tmp_path)
+    space = {"x": [1, 2, 3], "y": [0.0, 0.5]}
+    driver = subprocess.Popen(
+        [sys.executable, "-c", f"""
+import cloudpickle, sda.sweep, sweep_trials
+cloudpickle.register_pickle_by_value(sweep_trials)
+sda.sweep.run_sweep({space!r}, trial=sweep_trials.quadratic,
+                    client={address!r}, storage={storage!r},
+                    fixed={{"sleep": 1.0}}, timeout=120)
+"""], env=subprocess_env(), start_new_session=True)
+    try:
+        def two_done():
+            try:
+                study = optuna.load_study(study_name="sda", storage=storage)
+            except KeyError:  # not created yet
+                return False
+            return sum(t.state.name == "COMPLETE"
+                       for t in study.get_trials()) >= 2
+        wait_for(two_done, 120, "two finished trials")
+    finally:
+        os.killpg(driver.pid, signal.SIGKILL)
+        driver.wait(timeout=30)
+    study = run_sweep(space, trial=sweep_trials.quadratic, client=address,
+                      storage=storage, fixed={"sleep": 0.1}, timeout=120)
+    assert_each_point_once(study, space)
+    interrupted = [t for t in study.get_trials()
+                   if t.user_attrs.get("interrupted")]
+    assert interrupted and all(t.state.name == "FAIL" for t in interrupted)
+
+
+# -- PostgreSQL -------------------------------------------------------------------
+
+def _pg_bin(name):
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    return candidates[-1] if candidates else None
+
+
+@pytest.fixture
+def postgres():
+    """A PostgreSQL server on 127.0.0.1 in a temporary folder; its URL."""
+    pytest.importorskip("psycopg2", reason="psycopg2 (.ci/run installs it)")
+    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
+    if not (initdb and pg_ctl):
+        pytest.skip("PostgreSQL is not installed here (.ci/run installs "
+                    "the Debian package postgresql)")
+    as_user = []
+    folder = Path(tempfile.mkdtemp(prefix="sda-pg-"))
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+        runuser = shutil.which("runuser")
+        if runuser is None:
+            pytest.skip("running as root without runuser: cannot start "
+                        "PostgreSQL as another user")
+        shutil.chown(folder, "postgres")
+        folder.chmod(0o700)
+        as_user = [runuser, "-u", "postgres", "--"]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    data = folder / "data"
+    try:
+        subprocess.run([*as_user, initdb, "-D", str(data), "-U", "postgres",
+                        "--auth=trust"], check=True, capture_output=True,
+                       timeout=120)
+        subprocess.run([*as_user, pg_ctl, "-D", str(data), "-l",
+                        str(folder / "log"), "-w", "-t", "60", "-o",
+                        f"-c listen_addresses=127.0.0.1 -p {port} "
+                        f"-k {folder}", "start"], check=True,
+                       capture_output=True, timeout=120)
+        yield f"postgresql+psycopg2://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*as_user, pg_ctl, "-D", str(data), "-m", "immediate",
+                        "-w", "stop"], capture_output=True, timeout=60)
+        shutil.rmtree(folder, ignore_errors=True)
+    assert not listening(port)
+
+
+def test_a_postgres_record_survives_a_killed_worker(cluster, postgres,
+                                                    tmp_path):
+    address, _ = cluster
+    study = run_sweep(GRID, trial=sweep_trials.kill_worker_once,
+                      client=address, storage=postgres,
+                      fixed={"markers": str(tmp_path)}, timeout=180)
+    assert (tmp_path / "killed-2-0.0").exists()
+    assert_each_point_once(study)
+    again = optuna.load_study(study_name="sda", storage=postgres)
+    assert len(again.get_trials()) == 4
+
+
+# -- the command line and bad arguments -------------------------------------------
+
+def test_the_command_line_writes_its_table_and_plot(cluster, tmp_path):
+    address, _ = cluster
+    space = tmp_path / "space.yaml"
+    space.write_text("space:\n  x: [1, 2]\n  y: [0.0, 0.5]\n"
+                     "fixed:\n  sleep: 0.1\n")
+    out = subprocess.run(
+        [sys.executable, "-m", "sda.sweep", str(space), "--trial",
+         "sweep_trials:quadratic", "--scheduler", address, "--storage",
+         sqlite(tmp_path), "--output-folder", str(tmp_path / "out")],
+        env=subprocess_env(), capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "trials 4/4; best valid_error 0 with {'x': 1, 'y': 0.0}" \
+        in out.stdout
+    for name in ("results.csv", "results.json", "errors.png"):
+        assert (tmp_path / "out" / name).stat().st_size > 0
+    rows = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert sorted(r["valid_error"] for r in rows) == [0, 0.5, 1, 1.5]
+
+    space.write_text("space: [1, 2")
+    bad = subprocess.run(
+        [sys.executable, "-m", "sda.sweep", str(space), "--storage",
+         sqlite(tmp_path)], env=subprocess_env(), capture_output=True,
+        text=True, timeout=120)
+    assert bad.returncode == 1
+    assert bad.stderr.startswith(f"error: {space}: is not valid YAML")
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(space={}), "space must be a non-empty dict"),
+    (dict(space={"x": []}), r"space\['x'\] must be a non-empty list"),
+    (dict(sampler="bayes"), "sampler must be one of"),
+    (dict(n_trials=0), "n_trials must be a positive integer"),
+    (dict(retries=-1), "retries must be an integer >= 0"),
+    (dict(direction="down"), "direction must be 'minimize' or 'maximize'"),
+    (dict(fixed={"x": 3}), r"fixed and space both name \['x'\]"),
+    (dict(client=42), "client must be a dask Client"),
+])
+def test_bad_arguments_are_refused_before_any_work(tmp_path, kwargs,
+                                                   message):
+    args = dict(space=GRID, trial=sweep_trials.quadratic,
+                storage=sqlite(tmp_path))
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=message):
+        run_sweep(**args)
