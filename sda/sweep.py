@@ -514,24 +514,35 @@ def _plot(rows, space, metric, path):
     from .files import atomic_write
 
     names = list(space)
-    fig, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 3.2),
+    fig, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.4),
                              squeeze=False)
+    done = [r for r in rows if r["state"] == "COMPLETE"]
     for ax, name in zip(axes[0], names):
-        labels = [json.dumps(v) if not _primitive(v) else str(v)
-                  for v in space[name]]
-        for row in rows:
-            if row["state"] == "COMPLETE" and name in row:
-                x = labels.index(json.dumps(row[name])
-                                 if not _primitive(row[name])
-                                 else str(row[name]))
-                ax.plot(x, row[metric], "o", color="C0", alpha=0.7)
+        labels = [_label(v) for v in space[name]]
+        # one line per setting of the other swept parameters
+        others = [n for n in names if n != name]
+        groups = {}
+        for row in done:
+            key = tuple(_label(row.get(n)) for n in others)
+            groups.setdefault(key, []).append(
+                (labels.index(_label(row[name])), row[metric]))
+        for key, points in sorted(groups.items()):
+            points.sort()
+            ax.plot(*zip(*points), "o-", alpha=0.8,
+                    label=", ".join(f"{n}={k}" for n, k in zip(others, key)))
         ax.set_xticks(range(len(labels)), labels, rotation=20)
         ax.set_xlabel(name)
         ax.set_ylabel(metric)
         ax.grid(alpha=0.3)
+        if others and 1 < len(groups) <= 10:
+            ax.legend(fontsize=7)
     fig.tight_layout()
     atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=100))
     plt.close(fig)
+
+
+def _label(value):
+    return str(value) if _primitive(value) else json.dumps(value)
 
 
 def _table_text(rows, space, metric):
