@@ -294,8 +294,8 @@ def run_sweep(space, trial=train_trial, sampler="grid", n_trials=None,
         ``n_trials`` combinations (TPE with a constant liar, so that trials
         in flight are not proposed twice).
     n_trials : int, optional
-        Trials to finish in all, counting those already in the storage;
-        None = the size of the grid.
+        Trials to finish in all, counting those already in the storage
+        (COMPLETE or FAIL); None = the size of the grid.
     storage : str
         An Optuna storage URL: ``sqlite:///file.db``, or
         ``postgresql://user@host:port/db`` for a record shared by machines.
@@ -379,11 +379,14 @@ def run_sweep(space, trial=train_trial, sampler="grid", n_trials=None,
         client.wait_for_workers(len(cluster.workers) if cluster else 1,
                                 timeout=60 if timeout is None else timeout)
         n_workers = max(1, len(client.nthreads()))
+        def more():
+            if _finished(study) + len(in_flight) >= total:
+                return False
+            # a grid runs what is queued; the samplers propose the rest
+            return sampler != "grid" or _waiting(study) > 0
+
         while True:
-            finished = _finished(study)
-            more = (_waiting(study) > 0 if sampler == "grid"
-                    else finished + len(in_flight) < total)
-            while more and len(in_flight) < n_workers:
+            while len(in_flight) < n_workers and more():
                 t = study.ask(distributions)
                 params = {n: _decode(v, space[n])
                           for n, v in t.params.items()}
@@ -392,8 +395,6 @@ def run_sweep(space, trial=train_trial, sampler="grid", n_trials=None,
                                        key=f"sda-trial-{study_name}-"
                                            f"{t.number}-{time.time_ns()}")
                 in_flight[future] = t
-                more = (_waiting(study) > 0 if sampler == "grid"
-                        else finished + len(in_flight) < total)
             if not in_flight:
                 break
             left = None if deadline is None else deadline - time.monotonic()

@@ -161,6 +161,37 @@ def test_a_real_cluster_by_address_and_by_environment(cluster, tmp_path,
                          timeout=120).get_trials()) == 4
 
 
+@pytest.mark.parametrize("sampler", ["random", "tpe"])
+def test_random_and_tpe_samplers_finish_n_trials(cluster, tmp_path,
+                                                 sampler):
+    address, _ = cluster
+    space = {"x": [0, 1, 2, 3], "y": [0.0, 0.5, 1.0]}
+    study = run_sweep(space, trial=sweep_trials.quadratic, sampler=sampler,
+                      n_trials=5, client=address, storage=sqlite(tmp_path),
+                      timeout=120)
+    trials = study.get_trials()
+    assert [t.state.name for t in trials] == ["COMPLETE"] * 5
+    assert all(t.value == (t.params["x"] - 1) ** 2 + t.params["y"]
+               for t in trials)
+    # the same call again has nothing left to do; a larger n_trials adds
+    assert len(run_sweep(space, trial=sweep_trials.quadratic,
+                         sampler=sampler, n_trials=5, client=address,
+                         storage=sqlite(tmp_path)).get_trials()) == 5
+    assert len(run_sweep(space, trial=sweep_trials.quadratic,
+                         sampler=sampler, n_trials=7, client=address,
+                         storage=sqlite(tmp_path)).get_trials()) == 7
+
+
+def test_a_grid_can_be_cut_short_and_finished_later(cluster, tmp_path):
+    address, _ = cluster
+    first = run_sweep(GRID, trial=sweep_trials.quadratic, n_trials=2,
+                      client=address, storage=sqlite(tmp_path), timeout=120)
+    assert len(completed(first)) == 2
+    assert_each_point_once(run_sweep(GRID, trial=sweep_trials.quadratic,
+                                     client=address,
+                                     storage=sqlite(tmp_path), timeout=120))
+
+
 def test_a_trial_that_kills_its_worker_runs_again_elsewhere(cluster,
                                                             tmp_path):
     address, _ = cluster
