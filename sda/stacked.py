@@ -18,6 +18,8 @@ import operator
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
+from pytensor.graph import clone_replace, graph_inputs
+from pytensor.tensor.random.type import RandomType
 
 from . import _checks
 from . import fused as fused_steps
@@ -131,6 +133,55 @@ def _trusting(compiled, host, n_batches=None):
     fn.__name__ = compiled.name or "fn"
     fn.function = compiled
     return fn
+
+
+def _steps_per_call(value, n_batches, fused):
+    steps = _checks.positive_int("steps_per_call", value)
+    if steps > n_batches:
+        raise ValueError(f"steps_per_call must be at most the number of "
+                         f"minibatches ({n_batches}), got {value!r}")
+    if steps > 1 and fused:
+        raise ValueError("fused steps take one minibatch a call: use "
+                         "steps_per_call=1 with fused=True")
+    return steps
+
+
+def _block(cost, updates, givens, index, steps):
+    """``steps`` SGD steps on consecutive minibatches, as one graph.
+
+    The one-step graph (``cost`` and the parameter ``updates``, its input
+    given by ``givens`` as minibatch ``index``) becomes the body of a scan
+    over minibatches ``index * steps`` to ``(index + 1) * steps - 1``, the
+    parameters carried from one step to the next and each random state
+    advanced at every step, so a block computes what as many single steps
+    would.  Returns the vector of the steps' costs and the updates of the
+    whole block.
+    """
+    params = [p for p, _ in updates]
+    # the random states the step draws from, and the draws' next states
+    rngs = [v for v in graph_inputs([cost])
+            if isinstance(v.type, RandomType)
+            and getattr(v, "default_update", None) is not None]
+
+    def step(i, *state):
+        # one clone of the whole step, so that the next random states are
+        # those of the draws the cost uses
+        one = clone_replace(
+            [cost] + [v for _, v in updates] + [r.default_update
+                                                for r in rngs],
+            replace=dict(givens))
+        return clone_replace(one, replace={index: i, **dict(
+            zip(params + rngs, state))})
+
+    outputs = pytensor.scan(
+        step, sequences=[index * steps + pt.arange(steps)],
+        outputs_info=[None] + params + rngs, return_updates=False,
+        name="sgd_block")
+    costs, states = outputs[0], outputs[1:]
+    # scan gives the sequence of each parameter, but only the last of each
+    # random state
+    return costs, ([(p, s[-1]) for p, s in zip(params, states)]
+                   + list(zip(rngs, states[len(params):])))
 
 
 class SdA:
@@ -365,7 +416,8 @@ class SdA:
 
     @_in_model_dtype
     def pretraining_functions(self, train_set_x, batch_size, *,
-                              cache_inputs=None, mode=None, fused=None):
+                              cache_inputs=None, mode=None, fused=None,
+                              steps_per_call=1):
         """One compiled SGD step per dA layer, on minibatches of ``train_set_x``.
 
         Parameters
@@ -396,6 +448,14 @@ class SdA:
             the symbolic gradient graph: the same updates, with fewer passes
             over the weights.  By default on for ``batch_size == 1`` when
             ``mode`` runs C code.
+        steps_per_call : int
+            Minibatches trained per call (a scan over them, compiled as one
+            function): ``fn(index, ...)`` then trains minibatches ``index *
+            steps_per_call`` to ``(index + 1) * steps_per_call - 1`` and
+            returns their costs, a vector.  It saves the cost of a call per
+            minibatch, which matters where a step is short and a call is
+            not: JAX at small minibatches (on an accelerator most).  Not
+            with fused steps.
 
         Returns
         -------
@@ -418,7 +478,8 @@ class SdA:
                 n, self.hidden_layers_sizes[:-1],
                 np.dtype(pytensor.config.floatX).itemsize)
         mode = compile_mode(mode)
-        fused = self._use_fused(fused, batch_size, mode)
+        steps = _steps_per_call(steps_per_call, n // batch_size, fused)
+        fused = steps == 1 and self._use_fused(fused, batch_size, mode)
         jax = uses_jax(mode)
         self._host.sync()
         if jax:
@@ -449,12 +510,16 @@ class SdA:
             else:
                 cost, updates = auto.get_cost_updates(
                     corruption_level, learning_rate, input=layer_x)
+            if steps > 1:
+                cost, updates = _block(cost, updates, givens, index, steps)
+                givens = {}
             compiled = _compile(
                 [index, corruption_level, learning_rate], cost,
                 updates=updates, givens=givens, mode=mode,
                 name=f"pretrain_layer{k}")
             fns.append(self._pretraining_step(
-                compiled, k, cache, n // batch_size if jax else None))
+                compiled, k, cache,
+                n // batch_size // steps if jax else None, steps))
         return fns
 
     @staticmethod
@@ -480,7 +545,7 @@ class SdA:
             x = layer.get_output(x)
         return x
 
-    def _pretraining_step(self, compiled, layer, cache, n_batches):
+    def _pretraining_step(self, compiled, layer, cache, n_batches, steps=1):
         """Wrap a compiled step: the tutorial's defaults, cache upkeep, speed.
 
         Theano's ``In(value=...)`` defaults are gone from PyTensor, so they
@@ -517,7 +582,7 @@ class SdA:
                 cache.ensure(layer, sum(versions[:layer]))
             cost = call(index, scalar(corruption, check_corruption),
                         scalar(lr, _learning_rate))
-            versions[layer] += 1
+            versions[layer] += steps
             return cost
 
         pretrain.__name__ = f"pretrain_layer{layer}"
@@ -529,7 +594,7 @@ class SdA:
 
     @_in_model_dtype
     def build_finetune_functions(self, datasets, batch_size, learning_rate,
-                                 *, mode=None, fused=None):
+                                 *, mode=None, fused=None, steps_per_call=1):
         """Compiled fine-tuning step and scoring functions.
 
         Parameters
@@ -549,6 +614,9 @@ class SdA:
             (:class:`sda.fused.MLPSGDStep`) instead of the symbolic gradient
             graph; by default on for ``batch_size == 1`` when ``mode`` runs
             C code.
+        steps_per_call : int
+            As for :meth:`pretraining_functions`: ``train_fn(index)`` then
+            trains ``steps_per_call`` minibatches and returns their costs.
 
         Returns
         -------
@@ -571,7 +639,9 @@ class SdA:
                            self.n_outs, sizes[name])
         batch_size = _checks.batch_size(batch_size, sizes["train"])
         mode = compile_mode(mode)
-        fused = self._use_fused(fused, batch_size, mode)
+        steps = _steps_per_call(steps_per_call,
+                                sizes["train"] // batch_size, fused)
+        fused = steps == 1 and self._use_fused(fused, batch_size, mode)
         jax = uses_jax(mode)
         self._host.sync()
         if jax:  # the data sets stay on the device, as the parameters do
@@ -596,13 +666,15 @@ class SdA:
             else:
                 cost = self.finetune_cost
             updates = sgd(cost, self.params, learning_rate)
+        givens = {x: minibatch(train_x, index, batch_size, mode),
+                  y: minibatch(_as_int32(train_y), index, batch_size, mode)}
+        if steps > 1:
+            cost, updates = _block(cost, updates, givens, index, steps)
+            givens = {}
         train_fn = _trusting(_compile(
-            [index], cost, updates=updates,
-            givens={x: minibatch(train_x, index, batch_size, mode),
-                    y: minibatch(_as_int32(train_y), index, batch_size,
-                                 mode)},
-            mode=mode, name="train"), self._host,
-            sizes["train"] // batch_size if jax else None)
+            [index], cost, updates=updates, givens=givens, mode=mode,
+            name="train"), self._host,
+            sizes["train"] // batch_size // steps if jax else None)
 
         def scorer(x, y, name):
             n = sizes[name]

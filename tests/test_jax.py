@@ -236,3 +236,53 @@ def test_sklearn_estimator_under_jax(float64):
         codes = ae.fit(X).transform(X)
     assert codes.shape == (40, 4) and isinstance(codes, np.ndarray)
     assert isinstance(ae.dA_.W.get_value(borrow=True), np.ndarray)
+
+
+def corrupted_steps(mode, steps_per_call, n_calls):
+    """Costs and parameters after pretraining and fine-tuning calls with
+    corruption, ``steps_per_call`` minibatches a call."""
+    model = small_sda(5, 10, 0.3)
+    sets = clustered_sets(10, (24, 12, 12), seed=1)
+    costs = []
+    for fn in model.pretraining_functions(sets[0][0], 4, mode=mode,
+                                          steps_per_call=steps_per_call):
+        costs += [np.atleast_1d(fn(i, corruption=0.3, lr=0.1))
+                  for i in range(n_calls)]
+    train_fn = model.build_finetune_functions(
+        sets, 4, 0.2, mode=mode, steps_per_call=steps_per_call)[0]
+    costs += [np.atleast_1d(train_fn(i)) for i in range(n_calls)]
+    sda.to_host(model)
+    return np.concatenate(costs), [v.get_value()
+                                   for v in model.state_variables()]
+
+
+@pytest.mark.parametrize("mode", ["CVM", "JAX"])
+def test_a_block_of_steps_computes_what_single_steps_do(float64, mode):
+    # masks included: the random states advance at every step of a block
+    costs, params = corrupted_steps(mode, 1, 6)
+    blocked, blocked_params = corrupted_steps(mode, 3, 2)
+    assert blocked.shape == (18,)  # 2 calls of 3, for 3 functions
+    np.testing.assert_allclose(blocked, costs, rtol=1e-12)
+    for a, b in zip(blocked_params, params):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+def test_steps_per_call_is_checked(float64):
+    model = small_sda(2, 10, 0.2)
+    sets = clustered_sets(10, (24, 12, 12))
+    for value, message in [(0, "steps_per_call must be a positive integer"),
+                           (7, r"steps_per_call must be at most the number "
+                               r"of minibatches \(6\), got 7")]:
+        with pytest.raises(ValueError, match=message):
+            model.pretraining_functions(sets[0][0], 4,
+                                        steps_per_call=value)
+        with pytest.raises(ValueError, match=message):
+            model.build_finetune_functions(sets, 4, 0.1,
+                                           steps_per_call=value)
+    with pytest.raises(ValueError, match="fused steps take one minibatch"):
+        model.pretraining_functions(sets[0][0], 1, fused=True,
+                                    steps_per_call=2)
+    step = model.pretraining_functions(sets[0][0], 4, mode="JAX",
+                                       steps_per_call=3)[0]
+    with pytest.raises(IndexError, match="there are 2 minibatches"):
+        step(2)
