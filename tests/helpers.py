@@ -2,6 +2,8 @@
 
 import gzip
 import importlib.util
+import os
+import signal
 import struct
 from pathlib import Path
 
@@ -86,3 +88,33 @@ def small_sda(seed, n_ins, corruption_levels, sizes=(8, 6)):
 
 def softplus(a):
     return np.logaddexp(0, a)
+
+
+def checkpointed_run(folder, interrupt_at=None, resume=False, *,
+                     corruption=(0.2, 0.3), epochs=(3, 6), modes=(None, None)):
+    """A small pretrain + finetune run with checkpoints in ``folder``.
+
+    SIGINT after the epoch ``interrupt_at`` (``(phase, layer, epoch)``);
+    ``resume`` continues from the checkpoint; ``modes``: the compilation
+    mode of each phase.  Returns the model and its history.
+    """
+    from sda.checkpoint import Checkpointer
+    from sda.train import History, finetune, pretrain
+
+    model = small_sda(3, 10, corruption)
+    sets = clustered_sets(10, (40, 20, 20))
+    cp = Checkpointer(folder, recipe={"test": 1})
+    state = cp.load() if resume else None
+    history = History.from_dict(state[0]["history"]) if resume else None
+
+    def progress(event):
+        if (event["phase"], event["layer"], event["epoch"]) == interrupt_at:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    history = pretrain(model, sets[0][0], epochs=epochs[0], batch_size=4,
+                       learning_rate=0.1, checkpointer=cp, resume=state,
+                       history=history, progress=progress, mode=modes[0])
+    history = finetune(model, sets, epochs=epochs[1], batch_size=4,
+                       learning_rate=0.3, checkpointer=cp, resume=state,
+                       history=history, progress=progress, mode=modes[1])
+    return model, history

@@ -1,20 +1,19 @@
 """Interrupted, diverging and resumed training; damaged files of every kind."""
 
 import gzip
-import os
-import signal
 
 import numpy as np
 import pytensor
 import pytest
 
 import sda
-from helpers import clustered_sets, small_sda, tutorial_pickle
+from helpers import (checkpointed_run, clustered_sets, small_sda,
+                     tutorial_pickle)
 from sda.checkpoint import Checkpointer
 from sda.data import load_pickle, read_idx
 from sda.serialization import load_model, save_model
-from sda.train import (DivergenceError, History, TrainingInterrupted,
-                       finetune, pretrain)
+from sda.train import (DivergenceError, TrainingInterrupted, finetune,
+                       pretrain)
 
 
 def model_and_sets(seed=3):
@@ -23,22 +22,7 @@ def model_and_sets(seed=3):
 
 def run(folder, interrupt_at=None, resume=False):
     """A small run with checkpoints; SIGINT after the epoch ``interrupt_at``."""
-    model, sets = model_and_sets()
-    cp = Checkpointer(folder, recipe={"test": 1})
-    state = cp.load() if resume else None
-    history = History.from_dict(state[0]["history"]) if resume else None
-
-    def progress(event):
-        if (event["phase"], event["layer"], event["epoch"]) == interrupt_at:
-            os.kill(os.getpid(), signal.SIGINT)
-
-    history = pretrain(model, sets[0][0], epochs=3, batch_size=4,
-                       learning_rate=0.1, checkpointer=cp, resume=state,
-                       history=history, progress=progress)
-    history = finetune(model, sets, epochs=6, batch_size=4, learning_rate=0.3,
-                       checkpointer=cp, resume=state, history=history,
-                       progress=progress)
-    return model, history
+    return checkpointed_run(folder, interrupt_at, resume)
 
 
 @pytest.mark.parametrize("interrupt_at", [("pretrain", 1, 0),

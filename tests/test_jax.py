@@ -2,7 +2,6 @@
 the seed, and models that move between backends (the JAX extra, sda[jax])."""
 
 import os
-import signal
 import subprocess
 import sys
 
@@ -13,9 +12,8 @@ import pytest
 
 import sda
 from sda import cli
-from helpers import clustered_sets, small_sda
-from sda.checkpoint import Checkpointer
-from sda.train import History, TrainingInterrupted, finetune, pretrain
+from helpers import checkpointed_run, clustered_sets, small_sda
+from sda.train import TrainingInterrupted, finetune, pretrain
 
 pytest.importorskip("jax", reason="the JAX tests need the extra sda[jax]")
 
@@ -152,25 +150,10 @@ def test_loops_and_files_hand_back_numpy(tmp_path, float64):
 
 
 def resumable_run(folder, modes, interrupt_at=None, resume=False):
-    """Pretraining and fine-tuning without corruption, in ``modes`` (one for
-    each phase), stopped by SIGINT after ``interrupt_at``."""
-    model = small_sda(3, 10, 0.0)
-    sets = clustered_sets(10, (40, 20, 20))
-    cp = Checkpointer(folder, recipe={"test": 1})
-    state = cp.load() if resume else None
-    history = History.from_dict(state[0]["history"]) if resume else None
-
-    def progress(event):
-        if (event["phase"], event["layer"], event["epoch"]) == interrupt_at:
-            os.kill(os.getpid(), signal.SIGINT)
-
-    history = pretrain(model, sets[0][0], epochs=2, batch_size=4,
-                       learning_rate=0.1, checkpointer=cp, resume=state,
-                       history=history, progress=progress, mode=modes[0])
-    history = finetune(model, sets, epochs=4, batch_size=4,
-                       learning_rate=0.3, checkpointer=cp, resume=state,
-                       history=history, progress=progress, mode=modes[1])
-    return model, history
+    """A checkpointed run without corruption, so that backends must agree,
+    in ``modes`` (one for each phase)."""
+    return checkpointed_run(folder, interrupt_at, resume, corruption=0.0,
+                            epochs=(2, 4), modes=modes)
 
 
 @pytest.mark.parametrize("first, then", [("JAX", "CVM"), ("CVM", "JAX")])
