@@ -46,7 +46,7 @@ def test_SdA(finetune_lr=0.1, pretraining_epochs=15, pretrain_lr=0.001,
              corruption_levels=(0.1, 0.2, 0.3), seed=89677,
              output_folder="SdA_output", quiet=False, mode=None,
              checkpoints=True, resume=False, overwrite=False,
-             progress_bar=None):
+             progress_bar=None, steps_per_call=1):
     """Run the recipe; return ``(model, history)``.
 
     The arguments before ``*`` are the tutorial's; the rest select the
@@ -57,7 +57,9 @@ def test_SdA(finetune_lr=0.1, pretraining_epochs=15, pretrain_lr=0.001,
     SIGTERM stops it; ``resume=True`` continues from that checkpoint, which
     must come from the same recipe.  The run holds ``output_folder`` (a
     second run there is refused) and refuses to replace another run's
-    files unless ``overwrite``.
+    files unless ``overwrite``.  ``steps_per_call`` minibatches are trained
+    per call of a compiled function (worth it under JAX, see
+    ``sda.train.pretrain``).
     """
     folder = (contextlib.nullcontext() if output_folder is None else
               claim_folder(output_folder, resume=resume, overwrite=overwrite))
@@ -103,7 +105,8 @@ def test_SdA(finetune_lr=0.1, pretraining_epochs=15, pretrain_lr=0.001,
         history = pretrain(model, train_set_x, epochs=pretraining_epochs,
                            batch_size=batch_size, learning_rate=pretrain_lr,
                            history=history, progress=progress, mode=mode,
-                           checkpointer=checkpointer, resume=state)
+                           checkpointer=checkpointer, resume=state,
+                           steps_per_call=steps_per_call)
         pretraining_time = sum(history.pretraining_times)
         say(f"The pretraining code ran for {pretraining_time / 60.0:.2f}m",
             file=sys.stderr)
@@ -113,7 +116,8 @@ def test_SdA(finetune_lr=0.1, pretraining_epochs=15, pretrain_lr=0.001,
             progress.start = time.perf_counter()
         finetune(model, datasets, epochs=training_epochs, batch_size=batch_size,
                  learning_rate=finetune_lr, history=history, progress=progress,
-                 mode=mode, checkpointer=checkpointer, resume=state)
+                 mode=mode, checkpointer=checkpointer, resume=state,
+                 steps_per_call=steps_per_call)
         say(f"Optimization complete with best validation score of "
             f"{history.best_validation_error * 100.0:f} %, on iteration "
             f"{history.best_iteration + 1}, with test performance "
@@ -214,6 +218,9 @@ def build_parser():
     ap.add_argument("--resume", metavar="DIR", type=cli.existing_path,
                     default=None, help="continue the run whose checkpoint "
                     "is in DIR (its recipe is read from there)")
+    ap.add_argument("--steps-per-call", type=cli.positive_int, default=1,
+                    help="minibatches trained per call of a compiled "
+                         "function; blocks help JAX at small minibatches")
     ap.add_argument("--overwrite", action="store_true",
                     help="replace the files of an earlier run in the output "
                          "folder (refused otherwise)")
@@ -244,7 +251,7 @@ def _main(args):
             overwrite=a.overwrite)
     try:
         test_SdA(quiet=a.quiet, progress_bar=False if a.no_progress_bar
-                 else None, **kwargs)
+                 else None, steps_per_call=a.steps_per_call, **kwargs)
     except TrainingInterrupted as stop:
         print(stop, file=sys.stderr)
         return 130

@@ -11,6 +11,7 @@ dA is built on the very shared variables ``W`` and ``b`` of the hidden layer,
 so pretraining writes into the MLP.
 """
 
+import contextlib
 import functools
 import numbers
 import operator
@@ -146,6 +147,37 @@ def _steps_per_call(value, n_batches, fused):
     return steps
 
 
+def _random_states(cost):
+    """The random states ``cost`` draws from (each with its next state as
+    ``default_update``)."""
+    return [v for v in graph_inputs([cost])
+            if isinstance(v.type, RandomType)
+            and getattr(v, "default_update", None) is not None]
+
+
+@contextlib.contextmanager
+def _separate_streams(cost, jax):
+    """Compile a JAX block on streams of its own.
+
+    A JAX function draws from a copy of each random state taken when it is
+    compiled; a block and the single step compiled beside it would start
+    from the same state and repeat each other's masks.  The block's copy is
+    taken from the states jumped ahead by 2**127 draws (disjoint streams, as
+    reproducible as the seed); C and Numba functions share the states
+    themselves, so nothing is done for them.
+    """
+    rngs = _random_states(cost) if jax else []
+    saved = [r.get_value(borrow=True) for r in rngs]
+    for r, generator in zip(rngs, saved):
+        r.set_value(np.random.Generator(generator.bit_generator.jumped()),
+                    borrow=True)
+    try:
+        yield
+    finally:
+        for r, generator in zip(rngs, saved):
+            r.set_value(generator, borrow=True)
+
+
 def _block(cost, updates, givens, index, steps):
     """``steps`` SGD steps on consecutive minibatches, as one graph.
 
@@ -158,10 +190,7 @@ def _block(cost, updates, givens, index, steps):
     whole block.
     """
     params = [p for p, _ in updates]
-    # the random states the step draws from, and the draws' next states
-    rngs = [v for v in graph_inputs([cost])
-            if isinstance(v.type, RandomType)
-            and getattr(v, "default_update", None) is not None]
+    rngs = _random_states(cost)
 
     def step(i, *state):
         # one clone of the whole step, so that the next random states are
@@ -452,10 +481,11 @@ class SdA:
             Minibatches trained per call (a scan over them, compiled as one
             function): ``fn(index, ...)`` then trains minibatches ``index *
             steps_per_call`` to ``(index + 1) * steps_per_call - 1`` and
-            returns their costs, a vector.  It saves the cost of a call per
-            minibatch, which matters where a step is short and a call is
-            not: JAX at small minibatches (on an accelerator most).  Not
-            with fused steps.
+            returns their costs, a vector; ``fn.single`` is the step of one
+            minibatch, for the minibatches that do not fill a block.  It
+            saves the cost of a call per minibatch, which matters where a
+            step is short and a call is not: JAX at small minibatches (on an
+            accelerator most).  Not with fused steps.
 
         Returns
         -------
@@ -510,16 +540,23 @@ class SdA:
             else:
                 cost, updates = auto.get_cost_updates(
                     corruption_level, learning_rate, input=layer_x)
+            inputs = [index, corruption_level, learning_rate]
+            fn = self._pretraining_step(_compile(
+                inputs, cost, updates=updates, givens=givens, mode=mode,
+                name=f"pretrain_layer{k}"), k, cache,
+                n // batch_size if jax else None)
             if steps > 1:
-                cost, updates = _block(cost, updates, givens, index, steps)
-                givens = {}
-            compiled = _compile(
-                [index, corruption_level, learning_rate], cost,
-                updates=updates, givens=givens, mode=mode,
-                name=f"pretrain_layer{k}")
-            fns.append(self._pretraining_step(
-                compiled, k, cache,
-                n // batch_size // steps if jax else None, steps))
+                costs, block_updates = _block(cost, updates, givens, index,
+                                              steps)
+                with _separate_streams(cost, jax):
+                    compiled = _compile(
+                        inputs, costs, updates=block_updates, mode=mode,
+                        name=f"pretrain_layer{k}_block")
+                block = self._pretraining_step(
+                    compiled, k, cache,
+                    n // batch_size // steps if jax else None, steps)
+                block.single, fn = fn, block
+            fns.append(fn)
         return fns
 
     @staticmethod
@@ -616,7 +653,8 @@ class SdA:
             C code.
         steps_per_call : int
             As for :meth:`pretraining_functions`: ``train_fn(index)`` then
-            trains ``steps_per_call`` minibatches and returns their costs.
+            trains ``steps_per_call`` minibatches and returns their costs,
+            and ``train_fn.single`` trains one.
 
         Returns
         -------
@@ -668,13 +706,18 @@ class SdA:
             updates = sgd(cost, self.params, learning_rate)
         givens = {x: minibatch(train_x, index, batch_size, mode),
                   y: minibatch(_as_int32(train_y), index, batch_size, mode)}
-        if steps > 1:
-            cost, updates = _block(cost, updates, givens, index, steps)
-            givens = {}
+        n_batches = sizes["train"] // batch_size
         train_fn = _trusting(_compile(
             [index], cost, updates=updates, givens=givens, mode=mode,
-            name="train"), self._host,
-            sizes["train"] // batch_size // steps if jax else None)
+            name="train"), self._host, n_batches if jax else None)
+        if steps > 1:
+            costs, block_updates = _block(cost, updates, givens, index,
+                                          steps)
+            block = _trusting(_compile(
+                [index], costs, updates=block_updates, mode=mode,
+                name="train_block"), self._host,
+                n_batches // steps if jax else None)
+            block.single, train_fn = train_fn, block
 
         def scorer(x, y, name):
             n = sizes[name]

@@ -106,6 +106,25 @@ def _minibatches(progress, start, stop, desc):
                                              initial=start, desc=desc)
 
 
+def _runs(progress, start, stop, desc, steps, allowed=None):
+    """``(index, count)`` pairs that cover minibatches ``start`` to ``stop``.
+
+    A block of ``steps`` minibatches where one fits, starts at a multiple of
+    ``steps`` (the block functions' own indexing) and ``allowed(index)``;
+    single minibatches elsewhere.  A progress bar still advances one
+    minibatch at a time.
+    """
+    indices = iter(_minibatches(progress, start, stop, desc))
+    for index in indices:
+        if (steps > 1 and index % steps == 0 and index + steps <= stop
+                and (allowed is None or allowed(index))):
+            for _ in range(steps - 1):
+                next(indices)
+            yield index, steps
+        else:
+            yield index, 1
+
+
 def run_epochs(step, n_batches, epochs, *, phase="train", layer=None,
                progress=None):
     """Call ``step(index)`` on every minibatch, ``epochs`` times.
@@ -256,7 +275,7 @@ def _check_resume(checkpointer, at, **limits):
 def pretrain(model, train_set_x, *, epochs=15, batch_size=1, learning_rate=0.001,
              corruption_levels=None, history=None, progress=None, mode=None,
              checkpointer=None, resume=None,
-             divergence_factor=DIVERGENCE_FACTOR):
+             divergence_factor=DIVERGENCE_FACTOR, steps_per_call=1):
     """Greedy layer-wise pretraining of every dA layer of ``model``.
 
     Each layer ``i`` is trained for ``epochs`` passes over ``train_set_x``
@@ -277,6 +296,11 @@ def pretrain(model, train_set_x, *, epochs=15, batch_size=1, learning_rate=0.001
     A NaN or infinite cost, or one more than ``divergence_factor`` times the
     layer's first cost in this run (``None``: only NaN and infinity), raises
     :class:`DivergenceError` naming the layer, epoch and minibatch.
+
+    ``steps_per_call`` trains that many minibatches per call of a compiled
+    function (see :meth:`sda.SdA.pretraining_functions`), with the same
+    results; worth it under JAX at small minibatches.  Stops and
+    checkpoints then happen between blocks.
     """
     epochs = _checks.non_negative_int("pretraining_epochs", epochs)
     learning_rate = _checks.learning_rate("learning_rate", learning_rate)
@@ -291,7 +315,9 @@ def pretrain(model, train_set_x, *, epochs=15, batch_size=1, learning_rate=0.001
     history = History() if history is None else history
     train_set_x = as_shared("train_set_x", train_set_x, model.x.dtype)
     with _compiling(progress, "pretraining functions"):
-        fns = model.pretraining_functions(train_set_x, batch_size, mode=mode)
+        fns = model.pretraining_functions(train_set_x, batch_size, mode=mode,
+                                          steps_per_call=steps_per_call)
+    steps = int(steps_per_call)  # checked by the builder
     n_batches = train_set_x.get_value(borrow=True).shape[0] // batch_size
     meta, arrays = resume if resume is not None else (None, None)
     at = _position(meta, "pretrain")
@@ -317,21 +343,29 @@ def pretrain(model, train_set_x, *, epochs=15, batch_size=1, learning_rate=0.001
             if resumed:
                 batch_costs[:index0] = arrays["partial_costs"][:index0]
             t0 = time.perf_counter() - history.pretraining_times[k]
+            single = getattr(fn, "single", fn)
             for epoch in range(epoch0, epochs):
-                for index in _minibatches(
+                for index, count in _runs(
                         progress, index0, n_batches,
-                        f"layer {k} epoch {epoch + 1}/{epochs}"):
-                    cost = fn(index, corruption=level, lr=learning_rate)
-                    if not guard.ok(cost):
-                        raise _diverged(
-                            guard, cost, f"pretraining layer {k}, epoch "
-                            f"{epoch}, minibatch {index}", learning_rate,
-                            checkpointer)
-                    batch_costs[index] = cost
+                        f"layer {k} epoch {epoch + 1}/{epochs}", steps):
+                    if count == 1:
+                        costs = [single(index, corruption=level,
+                                        lr=learning_rate)]
+                    else:
+                        costs = fn(index // count, corruption=level,
+                                   lr=learning_rate)
+                    for j, cost in enumerate(costs):
+                        if not guard.ok(cost):
+                            raise _diverged(
+                                guard, cost, f"pretraining layer {k}, epoch "
+                                f"{epoch}, minibatch {index + j}",
+                                learning_rate, checkpointer)
+                    end = index + count
+                    batch_costs[index:end] = costs
                     _stop(flag, checkpointer, lambda: checkpointer.save(
                         model, history, {"phase": "pretrain", "layer": k,
-                                         "epoch": epoch, "index": index + 1},
-                        partial_costs=batch_costs[:index + 1]))
+                                         "epoch": epoch, "index": end},
+                        partial_costs=batch_costs[:end]))
                 index0 = 0
                 to_host(model)  # whatever runs between epochs reads NumPy
                 history.pretraining_costs[k].append(float(batch_costs.mean()))
@@ -353,7 +387,8 @@ def finetune(model, datasets, *, epochs=1000, batch_size=1, learning_rate=0.1,
              patience=None, patience_increase=2.0,
              improvement_threshold=0.995, validation_frequency=None,
              history=None, progress=None, mode=None, checkpointer=None,
-             resume=None, divergence_factor=DIVERGENCE_FACTOR):
+             resume=None, divergence_factor=DIVERGENCE_FACTOR,
+             steps_per_call=1):
     """Fine-tune ``model`` by SGD with the tutorial's early stopping.
 
     Training stops after ``epochs`` or when the iteration count passes the
@@ -367,8 +402,10 @@ def finetune(model, datasets, *, epochs=1000, batch_size=1, learning_rate=0.1,
     ``datasets`` is ``[(train_x, train_y), (valid_x, valid_y), (test_x,
     test_y)]``: shared variables, arrays or the tutorial's cast labels, as
     :meth:`SdA.build_finetune_functions` takes them.  ``progress``,
-    ``checkpointer``, ``resume`` and ``divergence_factor`` work as in
-    :func:`pretrain`; a checkpoint is written after every epoch.
+    ``checkpointer``, ``resume``, ``divergence_factor`` and
+    ``steps_per_call`` work as in :func:`pretrain` (a block never runs past
+    a validation or the end of the patience: single steps reach them, so
+    the run is the same); a checkpoint is written after every epoch.
 
     Returns
     -------
@@ -381,7 +418,10 @@ def finetune(model, datasets, *, epochs=1000, batch_size=1, learning_rate=0.1,
     datasets = as_datasets(datasets, model.x.dtype)
     with _compiling(progress, "fine-tuning functions"):
         train_fn, valid_score, test_score = model.build_finetune_functions(
-            datasets, batch_size, learning_rate, mode=mode)
+            datasets, batch_size, learning_rate, mode=mode,
+            steps_per_call=steps_per_call)
+    steps = int(steps_per_call)  # checked by the builder
+    train_one = getattr(train_fn, "single", train_fn)
     n_train_batches = datasets[0][0].get_value(borrow=True).shape[0] \
         // batch_size
     patience = 10 * n_train_batches if patience is None else patience
@@ -422,16 +462,30 @@ def finetune(model, datasets, *, epochs=1000, batch_size=1, learning_rate=0.1,
             # minibatches done in this epoch; a run stopped after the last
             # minibatch of an epoch resumes with all of them done
             n_done = index0
-            for index in _minibatches(progress, index0, n_train_batches,
-                                      f"fine-tuning epoch {epoch}"):
-                cost = train_fn(index)
-                if not guard.ok(cost):
-                    raise _diverged(guard, cost, f"fine-tuning epoch "
-                                    f"{epoch}, minibatch {index}",
-                                    learning_rate, checkpointer)
-                batch_costs[index] = cost
+            first = (epoch - 1) * n_train_batches  # iteration of index 0
+
+            def quiet(index):
+                """No validation and no end of patience inside the block
+                that starts at ``index`` (at its last step they are fine)."""
+                last = first + index + steps - 1
+                return (last // validation_frequency
+                        == (first + index) // validation_frequency
+                        and patience > last - 1)
+
+            for index, count in _runs(progress, index0, n_train_batches,
+                                      f"fine-tuning epoch {epoch}", steps,
+                                      quiet):
+                costs = ([train_one(index)] if count == 1
+                         else train_fn(index // count))
+                for j, cost in enumerate(costs):
+                    if not guard.ok(cost):
+                        raise _diverged(guard, cost, f"fine-tuning epoch "
+                                        f"{epoch}, minibatch {index + j}",
+                                        learning_rate, checkpointer)
+                batch_costs[index:index + count] = costs
+                index += count - 1  # the last minibatch done
                 n_done = index + 1
-                iteration = (epoch - 1) * n_train_batches + index
+                iteration = first + index
                 if (iteration + 1) % validation_frequency == 0:
                     valid = float(np.mean(valid_score()))
                     history.validation_errors.append((epoch, valid))

@@ -221,15 +221,15 @@ def test_sklearn_estimator_under_jax(float64):
     assert isinstance(ae.dA_.W.get_value(borrow=True), np.ndarray)
 
 
-def corrupted_steps(mode, steps_per_call, n_calls):
-    """Costs and parameters after pretraining and fine-tuning calls with
-    corruption, ``steps_per_call`` minibatches a call."""
-    model = small_sda(5, 10, 0.3)
+def corrupted_steps(mode, steps_per_call, n_calls, corruption):
+    """Costs and parameters after pretraining and fine-tuning calls,
+    ``steps_per_call`` minibatches a call."""
+    model = small_sda(5, 10, corruption)
     sets = clustered_sets(10, (24, 12, 12), seed=1)
     costs = []
     for fn in model.pretraining_functions(sets[0][0], 4, mode=mode,
                                           steps_per_call=steps_per_call):
-        costs += [np.atleast_1d(fn(i, corruption=0.3, lr=0.1))
+        costs += [np.atleast_1d(fn(i, corruption=corruption, lr=0.1))
                   for i in range(n_calls)]
     train_fn = model.build_finetune_functions(
         sets, 4, 0.2, mode=mode, steps_per_call=steps_per_call)[0]
@@ -239,11 +239,13 @@ def corrupted_steps(mode, steps_per_call, n_calls):
                                    for v in model.state_variables()]
 
 
-@pytest.mark.parametrize("mode", ["CVM", "JAX"])
-def test_a_block_of_steps_computes_what_single_steps_do(float64, mode):
-    # masks included: the random states advance at every step of a block
-    costs, params = corrupted_steps(mode, 1, 6)
-    blocked, blocked_params = corrupted_steps(mode, 3, 2)
+@pytest.mark.parametrize("mode, corruption", [("CVM", 0.3), ("JAX", 0.0)])
+def test_a_block_of_steps_computes_what_single_steps_do(float64, mode,
+                                                        corruption):
+    # under the C VM masks included: the random states advance at every
+    # step of a block; JAX blocks draw from streams of their own
+    costs, params = corrupted_steps(mode, 1, 6, corruption)
+    blocked, blocked_params = corrupted_steps(mode, 3, 2, corruption)
     assert blocked.shape == (18,)  # 2 calls of 3, for 3 functions
     np.testing.assert_allclose(blocked, costs, rtol=1e-12)
     for a, b in zip(blocked_params, params):
@@ -269,3 +271,50 @@ def test_steps_per_call_is_checked(float64):
                                        steps_per_call=3)[0]
     with pytest.raises(IndexError, match="there are 2 minibatches"):
         step(2)
+
+
+def looped(mode, steps_per_call, corruption):
+    """A pretraining and fine-tuning run through the library's loops."""
+    model = small_sda(4, 10, corruption)
+    sets = clustered_sets(10, (40, 20, 20), seed=2)  # 10 minibatches of 4
+    history = pretrain(model, sets[0][0], epochs=2, batch_size=4,
+                       learning_rate=0.1, mode=mode,
+                       steps_per_call=steps_per_call)
+    # validations every 4 minibatches and a short patience: blocks of 3
+    # must stop short of both
+    finetune(model, sets, epochs=6, batch_size=4, learning_rate=0.3,
+             patience=13, validation_frequency=4, history=history,
+             mode=mode, steps_per_call=steps_per_call)
+    return history, [v.get_value() for v in model.state_variables()]
+
+
+@pytest.mark.parametrize("mode, corruption", [("CVM", 0.3), ("JAX", 0.0)])
+def test_the_loops_in_blocks_train_as_they_do_step_by_step(float64, mode,
+                                                           corruption):
+    # under JAX, single steps and blocks draw from streams of their own, so
+    # only an uncorrupted run must be identical there
+    history, params = looped(mode, 1, corruption)
+    blocked, blocked_params = looped(mode, 3, corruption)
+    np.testing.assert_allclose(blocked.pretraining_costs,
+                               history.pretraining_costs, rtol=1e-12)
+    assert blocked.finetune_costs == pytest.approx(history.finetune_costs,
+                                                   rel=1e-12)
+    assert blocked.validation_errors == history.validation_errors
+    assert (blocked.iterations, blocked.epochs, blocked.test_error) == (
+        history.iterations, history.epochs, history.test_error)
+    assert history.stopped_early and history.iterations < 60
+    for a, b in zip(blocked_params, params):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+def test_jax_blocks_and_single_steps_draw_different_masks(float64):
+    model = small_sda(4, 10, 0.3)
+    sets = clustered_sets(10, (40, 20, 20), seed=2)
+    block = model.pretraining_functions(sets[0][0], 4, mode="JAX",
+                                        steps_per_call=3)[0]
+    before = [v.get_value() for v in model.state_variables()]
+    first = block.single(0, corruption=0.3, lr=0.1)
+    for v, value in zip(model.state_variables(), before):
+        v.set_value(value)
+    # the same minibatch and weights, from the block: another mask
+    assert block(0, corruption=0.3, lr=0.1)[0] != first
