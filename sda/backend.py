@@ -132,6 +132,18 @@ def set_mode(mode):
     a mode chosen in ``PYTENSOR_FLAGS``, ``.pytensorrc``, or in code before
     the import is kept.
     """
+    mode = check_mode(mode)
+    if mode in ("CVM", "C") and not blas_ldflags():
+        _warn_no_blas(stacklevel=3)
+    if mode == "JAX":
+        require_jax()
+    pytensor.config.mode = mode
+    return mode
+
+
+def check_mode(mode):
+    """A mode name, upper-cased, if the library accepts it (see
+    :func:`set_mode`); ``ValueError`` otherwise."""
     if not isinstance(mode, str):
         raise ValueError(f"mode must be a mode name such as "
                          f"{', '.join(MODES)}, got {mode!r}")
@@ -140,11 +152,6 @@ def set_mode(mode):
         raise ValueError("mode must not be 'FAST_COMPILE': it skips the "
                          "stability rewrites (choose one of "
                          f"{', '.join(MODES)}), got {mode!r}")
-    if mode in ("CVM", "C") and not blas_ldflags():
-        _warn_no_blas(stacklevel=3)
-    if mode == "JAX":
-        require_jax()
-    pytensor.config.mode = mode
     return mode
 
 

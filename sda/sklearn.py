@@ -35,7 +35,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _checks, serialization, train
-from .backend import compile_mode, function, to_host
+from .backend import check_mode, compile_mode, function, to_host
 from .data import minibatch
 from .da import dA
 from .data import as_shared
@@ -51,6 +51,11 @@ def _loss_for(X, loss):
         return loss
     in_unit = X.size == 0 or (X.min() >= 0 and X.max() <= 1)
     return "cross_entropy" if in_unit else "squared_error"
+
+
+def _mode(mode):
+    """The estimators' ``mode``: None (the default mode) or a mode name."""
+    return None if mode is None else check_mode(mode)
 
 
 def _seed(random_state):
@@ -82,6 +87,9 @@ class DenoisingAutoencoder(TransformerMixin, BaseEstimator):
     random_state : int, RandomState or None
     verbose : bool
         Print one line per epoch.
+    mode : str, optional
+        The compilation mode of the training steps ('CVM', 'NUMBA', 'JAX');
+        None: the current default (:func:`sda.get_mode`).
 
     Attributes
     ----------
@@ -95,7 +103,7 @@ class DenoisingAutoencoder(TransformerMixin, BaseEstimator):
 
     def __init__(self, n_hidden=100, corruption_level=0.3, noise="masking",
                  loss="auto", learning_rate=0.1, batch_size=20, n_epochs=15,
-                 random_state=None, verbose=False):
+                 random_state=None, verbose=False, mode=None):
         self.n_hidden = n_hidden
         self.corruption_level = corruption_level
         self.noise = noise
@@ -105,6 +113,7 @@ class DenoisingAutoencoder(TransformerMixin, BaseEstimator):
         self.n_epochs = n_epochs
         self.random_state = random_state
         self.verbose = verbose
+        self.mode = mode
 
     def fit(self, X, y=None):
         X = validate_data(self, X, dtype=[np.float64, np.float32])
@@ -122,7 +131,7 @@ class DenoisingAutoencoder(TransformerMixin, BaseEstimator):
         data = as_shared("X", X, da.W.type.dtype)
         index = pt.lscalar("index")
         cost, updates = da.get_cost_updates(level, lr)
-        mode = compile_mode()
+        mode = compile_mode(_mode(self.mode))
         step = function(
             [index], cost, updates=updates, mode=mode,
             givens={da.x: minibatch(data, index, batch, mode)})
@@ -207,6 +216,9 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
     validation_fraction : float in (0, 1)
     random_state : int, RandomState or None
     verbose : bool
+    mode : str, optional
+        The compilation mode of pretraining and fine-tuning ('CVM', 'NUMBA',
+        'JAX'); None: the current default (:func:`sda.get_mode`).
 
     Attributes
     ----------
@@ -226,7 +238,7 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
                  noise="masking", loss="auto", pretrain_learning_rate=0.01,
                  finetune_learning_rate=0.1, pretraining_epochs=5,
                  max_epochs=50, batch_size=20, validation_fraction=0.1,
-                 random_state=None, verbose=False):
+                 random_state=None, verbose=False, mode=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.corruption_levels = corruption_levels
         self.noise = noise
@@ -239,6 +251,7 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         self.validation_fraction = validation_fraction
         self.random_state = random_state
         self.verbose = verbose
+        self.mode = mode
 
     def fit(self, X, y):
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
@@ -246,6 +259,7 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         encoder = LabelEncoder().fit(y)
         self.classes_ = encoder.classes_
         labels = encoder.transform(y).astype(np.int32)
+        mode = _mode(self.mode)
         sizes = list(_checks.sequence("hidden_layer_sizes",
                                       self.hidden_layer_sizes,
                                       "positive integers"))
@@ -266,11 +280,11 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
                                  epochs=self.pretraining_epochs,
                                  batch_size=batch,
                                  learning_rate=self.pretrain_learning_rate,
-                                 progress=progress)
+                                 progress=progress, mode=mode)
         train.finetune(model, [train_part, valid_part, valid_part],
                        epochs=self.max_epochs, batch_size=batch,
                        learning_rate=self.finetune_learning_rate,
-                       history=history, progress=progress)
+                       history=history, progress=progress, mode=mode)
         self.sda_ = model
         self.history_ = history
         self.loss_curve_ = list(history.finetune_costs)

@@ -44,8 +44,10 @@ __all__ = ["run_sweep", "train_trial", "TRIAL_DEFAULTS", "grid_points",
            "results_table", "main"]
 
 #: The parameters of :func:`train_trial` and their defaults: those of the
-#: tutorial's ``test_SdA``, the model options of :class:`sda.SdA`, and
-#: ``n_train`` (train on the first ``n_train`` examples; None = all).
+#: tutorial's ``test_SdA``, the model options of :class:`sda.SdA`,
+#: ``n_train`` (train on the first ``n_train`` examples; None = all), and
+#: how to compute: ``floatX``, ``mode`` (e.g. 'JAX' on GPU workers) and
+#: ``steps_per_call`` (None and 1: the defaults).
 TRIAL_DEFAULTS = {
     "hidden_layers_sizes": [1000, 1000, 1000],
     "corruption_levels": [0.1, 0.2, 0.3],
@@ -62,6 +64,8 @@ TRIAL_DEFAULTS = {
     "tied": True,
     "n_train": None,
     "floatX": None,
+    "mode": None,
+    "steps_per_call": 1,
 }
 
 SAMPLERS = ("grid", "random", "tpe")
@@ -84,8 +88,8 @@ def train_trial(params):
     params : dict
         Any of :data:`TRIAL_DEFAULTS` (the keyword arguments of the
         tutorial's ``test_SdA``, the model options ``noise``, ``loss``,
-        ``emphasis``, ``tied``, and ``n_train``, ``floatX``); the others take
-        their defaults.  ``corruption_levels`` may be one number for every
+        ``emphasis``, ``tied``, and ``n_train``, ``floatX``, ``mode``,
+        ``steps_per_call``); the others take their defaults.  ``corruption_levels`` may be one number for every
         layer.
 
     Returns
@@ -125,11 +129,14 @@ def train_trial(params):
         history = train.pretrain(model, train_x,
                                  epochs=p["pretraining_epochs"],
                                  batch_size=p["batch_size"],
-                                 learning_rate=p["pretrain_lr"])
+                                 learning_rate=p["pretrain_lr"],
+                                 mode=p["mode"],
+                                 steps_per_call=p["steps_per_call"])
         train.finetune(model, [(train_x, train_y), valid, test],
                        epochs=p["training_epochs"],
                        batch_size=p["batch_size"],
-                       learning_rate=p["finetune_lr"], history=history)
+                       learning_rate=p["finetune_lr"], history=history,
+                       mode=p["mode"], steps_per_call=p["steps_per_call"])
     return {"valid_error": history.best_validation_error,
             "test_error": history.test_error,
             "seconds": time.perf_counter() - start,

@@ -210,15 +210,27 @@ def test_jax_missing_is_said_plainly(monkeypatch, capsys, tmp_path):
     assert "needs JAX" in capsys.readouterr().err
 
 
-def test_sklearn_estimator_under_jax(float64):
+def test_sklearn_estimators_train_under_jax(float64):
     sklearn = pytest.importorskip("sda.sklearn")
     X = np.random.default_rng(0).random((40, 10))
-    with pytensor.config.change_flags(mode="JAX"):
-        ae = sklearn.DenoisingAutoencoder(n_hidden=4, n_epochs=2,
-                                          batch_size=10, random_state=0)
-        codes = ae.fit(X).transform(X)
+    y = (X[:, 0] > 0.5).astype(int)
+    ae = sklearn.DenoisingAutoencoder(n_hidden=4, n_epochs=2, batch_size=10,
+                                      random_state=0, mode="jax")
+    codes = ae.fit(X).transform(X)
     assert codes.shape == (40, 4) and isinstance(codes, np.ndarray)
     assert isinstance(ae.dA_.W.get_value(borrow=True), np.ndarray)
+    clf = sklearn.SdAClassifier(hidden_layer_sizes=(6,), pretraining_epochs=1,
+                                max_epochs=3, batch_size=10, random_state=0,
+                                mode="JAX").fit(X, y)
+    assert set(clf.predict(X)) <= {0, 1} and clf.history_.epochs == 3
+    assert isinstance(clf.sda_.params[0].get_value(borrow=True), np.ndarray)
+    with pytest.raises(ValueError, match="mode must not be 'FAST_COMPILE'"):
+        sklearn.DenoisingAutoencoder(mode="fast_compile").fit(X)
+    # under a JAX default mode too
+    with pytensor.config.change_flags(mode="JAX"):
+        assert sklearn.DenoisingAutoencoder(
+            n_hidden=4, n_epochs=1, batch_size=10).fit_transform(X).shape \
+            == (40, 4)
 
 
 def corrupted_steps(mode, steps_per_call, n_calls, corruption):

@@ -366,3 +366,11 @@ def test_bad_arguments_are_refused_before_any_work(tmp_path, kwargs,
     args.update(kwargs)
     with pytest.raises(ValueError, match=message):
         run_sweep(**args)
+
+
+def test_train_trial_under_jax_in_blocks():
+    pytest.importorskip("jax", reason="the extra sda[jax]")
+    params = {"hidden_layers_sizes": [20], "corruption_levels": 0.0, **TINY}
+    per_call = train_trial({**params, "mode": "JAX"})
+    blocked = train_trial({**params, "mode": "JAX", "steps_per_call": 5})
+    assert blocked["valid_error"] == per_call["valid_error"] < 0.9
