@@ -156,6 +156,7 @@ def resumable_run(folder, modes, interrupt_at=None, resume=False):
                             epochs=(2, 4), modes=modes)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("first, then", [("JAX", "CVM"), ("CVM", "JAX")])
 @pytest.mark.parametrize("interrupt_at", [("pretrain", 1, 0),
                                           ("finetune", None, 1)])
@@ -300,6 +301,7 @@ def looped(mode, steps_per_call, corruption):
     return history, [v.get_value() for v in model.state_variables()]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode, corruption", [("CVM", 0.3), ("JAX", 0.0)])
 def test_the_loops_in_blocks_train_as_they_do_step_by_step(float64, mode,
                                                            corruption):

@@ -32,6 +32,9 @@ from sda.sweep import run_sweep, train_trial  # noqa: E402
 # the workers get the test trials by value: they need not find this folder
 cloudpickle.register_pickle_by_value(sweep_trials)
 
+# clusters of subprocesses: left out of a quick local run (-m "not slow")
+pytestmark = pytest.mark.slow
+
 TESTS = Path(__file__).resolve().parent
 GRID = {"x": [1, 2], "y": [0.0, 0.5]}
 #: A few seconds of real training: a 784-20-10 SdA on 500 MNIST examples.
