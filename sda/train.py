@@ -348,20 +348,23 @@ def pretrain(model, train_set_x, *, epochs=15, batch_size=1, learning_rate=0.001
                 for index, count in _runs(
                         progress, index0, n_batches,
                         f"layer {k} epoch {epoch + 1}/{epochs}", steps):
-                    if count == 1:
-                        costs = [single(index, corruption=level,
-                                        lr=learning_rate)]
+                    if count == 1:  # the common case, kept lean
+                        cost = single(index, corruption=level,
+                                      lr=learning_rate)
+                        costs = ((index, cost),)
+                        batch_costs[index] = cost
                     else:
-                        costs = fn(index // count, corruption=level,
+                        block = fn(index // count, corruption=level,
                                    lr=learning_rate)
-                    for j, cost in enumerate(costs):
+                        costs = enumerate(block, index)
+                        batch_costs[index:index + count] = block
+                    for at, cost in costs:
                         if not guard.ok(cost):
                             raise _diverged(
                                 guard, cost, f"pretraining layer {k}, epoch "
-                                f"{epoch}, minibatch {index + j}",
-                                learning_rate, checkpointer)
+                                f"{epoch}, minibatch {at}", learning_rate,
+                                checkpointer)
                     end = index + count
-                    batch_costs[index:end] = costs
                     _stop(flag, checkpointer, lambda: checkpointer.save(
                         model, history, {"phase": "pretrain", "layer": k,
                                          "epoch": epoch, "index": end},
@@ -475,14 +478,19 @@ def finetune(model, datasets, *, epochs=1000, batch_size=1, learning_rate=0.1,
             for index, count in _runs(progress, index0, n_train_batches,
                                       f"fine-tuning epoch {epoch}", steps,
                                       quiet):
-                costs = ([train_one(index)] if count == 1
-                         else train_fn(index // count))
-                for j, cost in enumerate(costs):
+                if count == 1:  # the common case, kept lean
+                    cost = train_one(index)
+                    costs = ((index, cost),)
+                    batch_costs[index] = cost
+                else:
+                    block = train_fn(index // count)
+                    costs = enumerate(block, index)
+                    batch_costs[index:index + count] = block
+                for at, cost in costs:
                     if not guard.ok(cost):
                         raise _diverged(guard, cost, f"fine-tuning epoch "
-                                        f"{epoch}, minibatch {index + j}",
+                                        f"{epoch}, minibatch {at}",
                                         learning_rate, checkpointer)
-                batch_costs[index:index + count] = costs
                 index += count - 1  # the last minibatch done
                 n_done = index + 1
                 iteration = first + index
