@@ -332,3 +332,19 @@ def test_jax_blocks_and_single_steps_draw_different_masks(float64):
         v.set_value(value)
     # the same minibatch and weights, from the block: another mask
     assert block(0, corruption=0.3, lr=0.1)[0] != first
+
+
+def test_convenience_methods_under_a_jax_default_mode(float64):
+    model = small_sda(2, 10, 0.2)
+    X = clustered_sets(10, (24, 12, 12))[0][0].get_value()
+    x = pt.matrix("x")
+    da = sda.dA(numpy_rng=3, input=x, n_visible=10, n_hidden=4)
+    methods = [model.predict_proba, model.encode, model.reconstruct,
+               da.encode, da.reconstruct]
+    in_c = [f(X) for f in methods]
+    with pytensor.config.change_flags(mode="JAX"):
+        in_jax = [f(X, chunk_rows=7) for f in methods]  # chunks of 7 rows
+    for a, b in zip(in_jax, in_c):
+        assert isinstance(a, np.ndarray)
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    np.testing.assert_array_equal(model.predict(X), in_c[0].argmax(axis=1))
