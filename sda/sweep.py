@@ -338,7 +338,7 @@ def run_sweep(space, trial=train_trial, sampler="grid", n_trials=None,
     optuna.Study
     """
     import optuna
-    from dask.distributed import wait
+    from dask.distributed import Client, wait
 
     space = _check_space(space)
     if sampler not in SAMPLERS:
@@ -349,7 +349,6 @@ def run_sweep(space, trial=train_trial, sampler="grid", n_trials=None,
                          f"{direction!r}")
     if not callable(trial):
         raise ValueError(f"trial must be a function, got {trial!r}")
-    from dask.distributed import Client
     if not (client is None or isinstance(client, (str, Client))):
         raise ValueError(f"client must be a dask Client, a scheduler "
                          f"address or None, got {client!r}")
@@ -386,6 +385,7 @@ def run_sweep(space, trial=train_trial, sampler="grid", n_trials=None,
         client.wait_for_workers(len(cluster.workers) if cluster else 1,
                                 timeout=60 if timeout is None else timeout)
         n_workers = max(1, len(client.nthreads()))
+
         def more():
             if _finished(study) + len(in_flight) >= total:
                 return False
