@@ -37,9 +37,11 @@ pytestmark = pytest.mark.slow
 
 TESTS = Path(__file__).resolve().parent
 GRID = {"x": [1, 2], "y": [0.0, 0.5]}
-#: A few seconds of real training: a 784-20-10 SdA on 500 MNIST examples.
-TINY = {"pretraining_epochs": 1, "training_epochs": 1, "batch_size": 50,
-        "n_train": 500, "pretrain_lr": 0.1, "floatX": "float32"}
+#: A second of real training: a small SdA on 500 MNIST examples, enough to
+#: leave chance (90 % error) far behind: 35 % with 20 hidden units.
+TINY = {"pretraining_epochs": 1, "training_epochs": 5, "batch_size": 20,
+        "n_train": 500, "pretrain_lr": 0.1, "finetune_lr": 0.3,
+        "floatX": "float32"}
 
 
 def sqlite(tmp_path, name="sweep.db"):
@@ -116,9 +118,9 @@ def cluster(tmp_path_factory):
 def test_train_trial_is_deterministic_and_plainly_picklable():
     params = {"hidden_layers_sizes": [20], "corruption_levels": 0.2, **TINY}
     first, second = train_trial(params), train_trial(params)
-    assert first["valid_error"] == second["valid_error"] < 0.9
+    assert first["valid_error"] == second["valid_error"] < 0.5
     assert first["test_error"] == second["test_error"]
-    assert first["epochs"] == 1 and len(first["pretraining_costs"]) == 1
+    assert first["epochs"] == 5 and len(first["pretraining_costs"]) == 1
     # pickled by reference: a name, not a closure over data
     assert len(pickle.dumps(train_trial)) < 100
     with pytest.raises(ValueError, match="unknown parameter.*'n_hiden'"):
@@ -134,7 +136,7 @@ def test_a_grid_on_the_local_default(tmp_path, monkeypatch):
                       timeout=600, say=lines.append)
     assert_each_point_once(study, space)
     trials = study.get_trials()
-    assert all(0 < t.value < 0.9 for t in trials)
+    assert all(0 < t.value < 0.7 for t in trials)  # chance: 0.9
     assert len({t.user_attrs["worker"] for t in trials}) >= 2
     assert lines[-1].startswith("trials 4/4; best valid_error")
     rows = sda.sweep.results_table(study, space)
@@ -376,4 +378,4 @@ def test_train_trial_under_jax_in_blocks():
     params = {"hidden_layers_sizes": [20], "corruption_levels": 0.0, **TINY}
     per_call = train_trial({**params, "mode": "JAX"})
     blocked = train_trial({**params, "mode": "JAX", "steps_per_call": 5})
-    assert blocked["valid_error"] == per_call["valid_error"] < 0.9
+    assert blocked["valid_error"] == per_call["valid_error"] < 0.5
