@@ -11,7 +11,6 @@ dA is built on the very shared variables ``W`` and ``b`` of the hidden layer,
 so pretraining writes into the MLP.
 """
 
-import contextlib
 import functools
 import numbers
 import operator
@@ -19,11 +18,10 @@ import operator
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
-from pytensor.graph import clone_replace, graph_inputs
-from pytensor.tensor.random.type import RandomType
 
 from . import _checks
 from . import fused as fused_steps
+from .blocks import check_steps_per_call, separate_streams, sgd_block
 from .backend import (HostState, compile_mode, on_device, runs_c_code,
                       uses_jax)
 from .backend import function as _compile
@@ -134,83 +132,6 @@ def _trusting(compiled, host, n_batches=None):
     fn.__name__ = compiled.name or "fn"
     fn.function = compiled
     return fn
-
-
-def _steps_per_call(value, n_batches, fused):
-    steps = _checks.positive_int("steps_per_call", value)
-    if steps > n_batches:
-        raise ValueError(f"steps_per_call must be at most the number of "
-                         f"minibatches ({n_batches}), got {value!r}")
-    if steps > 1 and fused:
-        raise ValueError("fused steps take one minibatch a call: use "
-                         "steps_per_call=1 with fused=True")
-    return steps
-
-
-def _random_states(cost):
-    """The random states ``cost`` draws from (each with its next state as
-    ``default_update``)."""
-    return [v for v in graph_inputs([cost])
-            if isinstance(v.type, RandomType)
-            and getattr(v, "default_update", None) is not None]
-
-
-@contextlib.contextmanager
-def _separate_streams(cost, jax):
-    """Compile a JAX block on streams of its own.
-
-    A JAX function draws from a copy of each random state taken when it is
-    compiled; a block and the single step compiled beside it would start
-    from the same state and repeat each other's masks.  The block's copy is
-    taken from the states jumped ahead by 2**127 draws (disjoint streams, as
-    reproducible as the seed); C and Numba functions share the states
-    themselves, so nothing is done for them.
-    """
-    rngs = _random_states(cost) if jax else []
-    saved = [r.get_value(borrow=True) for r in rngs]
-    for r, generator in zip(rngs, saved):
-        r.set_value(np.random.Generator(generator.bit_generator.jumped()),
-                    borrow=True)
-    try:
-        yield
-    finally:
-        for r, generator in zip(rngs, saved):
-            r.set_value(generator, borrow=True)
-
-
-def _block(cost, updates, givens, index, steps):
-    """``steps`` SGD steps on consecutive minibatches, as one graph.
-
-    The one-step graph (``cost`` and the parameter ``updates``, its input
-    given by ``givens`` as minibatch ``index``) becomes the body of a scan
-    over minibatches ``index * steps`` to ``(index + 1) * steps - 1``, the
-    parameters carried from one step to the next and each random state
-    advanced at every step, so a block computes what as many single steps
-    would.  Returns the vector of the steps' costs and the updates of the
-    whole block.
-    """
-    params = [p for p, _ in updates]
-    rngs = _random_states(cost)
-
-    def step(i, *state):
-        # one clone of the whole step, so that the next random states are
-        # those of the draws the cost uses
-        one = clone_replace(
-            [cost] + [v for _, v in updates] + [r.default_update
-                                                for r in rngs],
-            replace=dict(givens))
-        return clone_replace(one, replace={index: i, **dict(
-            zip(params + rngs, state))})
-
-    outputs = pytensor.scan(
-        step, sequences=[index * steps + pt.arange(steps)],
-        outputs_info=[None] + params + rngs, return_updates=False,
-        name="sgd_block")
-    costs, states = outputs[0], outputs[1:]
-    # scan gives the sequence of each parameter, but only the last of each
-    # random state
-    return costs, ([(p, s[-1]) for p, s in zip(params, states)]
-                   + list(zip(rngs, states[len(params):])))
 
 
 class SdA:
@@ -508,7 +429,8 @@ class SdA:
                 n, self.hidden_layers_sizes[:-1],
                 np.dtype(pytensor.config.floatX).itemsize)
         mode = compile_mode(mode)
-        steps = _steps_per_call(steps_per_call, n // batch_size, fused)
+        steps = check_steps_per_call(steps_per_call, n // batch_size,
+                                     fused)
         fused = steps == 1 and self._use_fused(fused, batch_size, mode)
         jax = uses_jax(mode)
         self._host.sync()
@@ -546,9 +468,9 @@ class SdA:
                 name=f"pretrain_layer{k}"), k, cache,
                 n // batch_size if jax else None)
             if steps > 1:
-                costs, block_updates = _block(cost, updates, givens, index,
-                                              steps)
-                with _separate_streams(cost, jax):
+                costs, block_updates = sgd_block(cost, updates, givens,
+                                                 index, steps)
+                with separate_streams(cost, jax):
                     compiled = _compile(
                         inputs, costs, updates=block_updates, mode=mode,
                         name=f"pretrain_layer{k}_block")
@@ -677,7 +599,7 @@ class SdA:
                            self.n_outs, sizes[name])
         batch_size = _checks.batch_size(batch_size, sizes["train"])
         mode = compile_mode(mode)
-        steps = _steps_per_call(steps_per_call,
+        steps = check_steps_per_call(steps_per_call,
                                 sizes["train"] // batch_size, fused)
         fused = steps == 1 and self._use_fused(fused, batch_size, mode)
         jax = uses_jax(mode)
@@ -711,8 +633,8 @@ class SdA:
             [index], cost, updates=updates, givens=givens, mode=mode,
             name="train"), self._host, n_batches if jax else None)
         if steps > 1:
-            costs, block_updates = _block(cost, updates, givens, index,
-                                          steps)
+            costs, block_updates = sgd_block(cost, updates, givens, index,
+                                             steps)
             block = _trusting(_compile(
                 [index], costs, updates=block_updates, mode=mode,
                 name="train_block"), self._host,

@@ -1,4 +1,4 @@
-"""Hyperparameter sweeps: Optuna proposes and records the trials, Dask runs them.
+"""Hyperparameter sweeps: Optuna proposes and records trials, Dask runs them.
 
 The same call runs a sweep on a laptop and on a cluster::
 
@@ -71,7 +71,7 @@ TRIAL_DEFAULTS = {
 SAMPLERS = ("grid", "random", "tpe")
 
 
-# -- the trial, run in a worker -------------------------------------------------
+# -- the trial, run in a worker -----------------------------------------------
 
 @functools.lru_cache(maxsize=2)
 def _datasets(dataset):
@@ -89,8 +89,8 @@ def train_trial(params):
         Any of :data:`TRIAL_DEFAULTS` (the keyword arguments of the
         tutorial's ``test_SdA``, the model options ``noise``, ``loss``,
         ``emphasis``, ``tied``, and ``n_train``, ``floatX``, ``mode``,
-        ``steps_per_call``); the others take their defaults.  ``corruption_levels`` may be one number for every
-        layer.
+        ``steps_per_call``); the others take their defaults.
+        ``corruption_levels`` may be one number for every layer.
 
     Returns
     -------
@@ -154,7 +154,7 @@ def _run(trial, params):
     return metrics
 
 
-# -- the search space -------------------------------------------------------------
+# -- the search space ---------------------------------------------------------
 
 def _primitive(value):
     return value is None or isinstance(value, (bool, numbers.Real, str))
@@ -204,7 +204,7 @@ def _key(params, space):
     return tuple(json.dumps(_encode(params.get(n))) for n in space)
 
 
-# -- the driver -------------------------------------------------------------------
+# -- the driver ---------------------------------------------------------------
 
 def _client(client):
     """``(client, cluster or None)``: the given cluster, the one named by
@@ -465,7 +465,7 @@ def _progress_line(study, total, metric):
     return line
 
 
-# -- results --------------------------------------------------------------------
+# -- results ------------------------------------------------------------------
 
 def results_table(study, space):
     """One row per finished trial: its parameters, state and metrics."""
@@ -561,8 +561,8 @@ def _table_text(rows, space, metric):
         cells = []
         for c in columns:
             v = row.get(c, "")
-            cells.append(f"{v:>20.4g}" if isinstance(v, float)
-                         else f"{json.dumps(v) if isinstance(v, list) else v!s:>20}")
+            text = f"{v:.4g}" if isinstance(v, float) else _label(v)
+            cells.append(f"{text:>20}")
         lines.append("  ".join(cells))
     return "\n".join(lines)
 
