@@ -599,8 +599,8 @@ class SdA:
                            self.n_outs, sizes[name])
         batch_size = _checks.batch_size(batch_size, sizes["train"])
         mode = compile_mode(mode)
-        steps = check_steps_per_call(steps_per_call,
-                                sizes["train"] // batch_size, fused)
+        n_batches = sizes["train"] // batch_size
+        steps = check_steps_per_call(steps_per_call, n_batches, fused)
         fused = steps == 1 and self._use_fused(fused, batch_size, mode)
         jax = uses_jax(mode)
         self._host.sync()
@@ -628,7 +628,6 @@ class SdA:
             updates = sgd(cost, self.params, learning_rate)
         givens = {x: minibatch(train_x, index, batch_size, mode),
                   y: minibatch(_as_int32(train_y), index, batch_size, mode)}
-        n_batches = sizes["train"] // batch_size
         train_fn = _trusting(_compile(
             [index], cost, updates=updates, givens=givens, mode=mode,
             name="train"), self._host, n_batches if jax else None)

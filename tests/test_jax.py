@@ -25,30 +25,35 @@ def tolerance(floatX):
             "float64": dict(rtol=1e-9, atol=1e-11)}[floatX]
 
 
-def train_steps(mode, batch_size, noise="masking", loss="cross_entropy",
-                tied=True, emphasis=None, steps=6):
-    """Costs and final parameters of a few uncorrupted steps in ``mode``."""
+def run_steps(mode, batch_size=4, *, calls=6, steps_per_call=1,
+              corruption=0.0, **options):
+    """Costs (each step's, then the validation error) and final parameters
+    after ``calls`` calls of each pretraining function and of the
+    fine-tuning step, ``steps_per_call`` minibatches a call; ``options``
+    go to the SdA (noise, loss, tied, emphasis)."""
     model = sda.SdA(np.random.RandomState(5), n_ins=10,
                     hidden_layers_sizes=[8, 6], n_outs=3,
-                    corruption_levels=0.0, noise=noise, loss=loss,
-                    tied=tied, emphasis=emphasis)
+                    corruption_levels=corruption, **options)
     sets = clustered_sets(10, (24, 12, 12), seed=1)
+    n_calls = 24 // batch_size // steps_per_call
     costs = []
-    for fn in model.pretraining_functions(sets[0][0], batch_size, mode=mode):
-        costs += [float(fn(i % (24 // batch_size), corruption=0.0, lr=0.1))
-                  for i in range(steps)]
-    train_fn, valid, test = model.build_finetune_functions(
-        sets, batch_size, 0.2, mode=mode)
-    costs += [float(train_fn(i % (24 // batch_size))) for i in range(steps)]
-    costs.append(float(np.mean(valid())))
+    for fn in model.pretraining_functions(sets[0][0], batch_size, mode=mode,
+                                          steps_per_call=steps_per_call):
+        costs += [np.atleast_1d(fn(i % n_calls, corruption=corruption,
+                                   lr=0.1)) for i in range(calls)]
+    train_fn, valid, _ = model.build_finetune_functions(
+        sets, batch_size, 0.2, mode=mode, steps_per_call=steps_per_call)
+    costs += [np.atleast_1d(train_fn(i % n_calls)) for i in range(calls)]
+    costs.append([np.mean(valid())])
     sda.to_host(model)
-    return costs, [v.get_value() for v in model.state_variables()]
+    return (np.concatenate(costs).astype(float),
+            [v.get_value() for v in model.state_variables()])
 
 
 @pytest.mark.parametrize("batch_size", [1, 4])
 def test_steps_agree_across_backends(floatX, batch_size):
     # batch_size 1 also compares the C VM's fused steps with JAX's graph
-    results = {mode: train_steps(mode, batch_size) for mode in BACKENDS}
+    results = {mode: run_steps(mode, batch_size) for mode in BACKENDS}
     ref_costs, ref_params = results["CVM"]
     for mode in ("NUMBA", "JAX"):
         costs, params = results[mode]
@@ -67,8 +72,8 @@ def test_steps_agree_across_backends(floatX, batch_size):
          loss=["squared_error", "cross_entropy"], tied=[True, False]),
 ], ids=["gaussian-squared-untied", "salt-emphasis", "per-layer"])
 def test_every_noise_and_loss_compiles_and_agrees(float64, options):
-    costs, params = train_steps("JAX", 4, **options)
-    ref_costs, ref_params = train_steps("CVM", 4, **options)
+    costs, params = run_steps("JAX", **options)
+    ref_costs, ref_params = run_steps("CVM", **options)
     np.testing.assert_allclose(costs, ref_costs, **tolerance("float64"))
     for a, b in zip(params, ref_params):
         np.testing.assert_allclose(a, b, **tolerance("float64"))
@@ -234,32 +239,15 @@ def test_sklearn_estimators_train_under_jax(float64):
             == (40, 4)
 
 
-def corrupted_steps(mode, steps_per_call, n_calls, corruption):
-    """Costs and parameters after pretraining and fine-tuning calls,
-    ``steps_per_call`` minibatches a call."""
-    model = small_sda(5, 10, corruption)
-    sets = clustered_sets(10, (24, 12, 12), seed=1)
-    costs = []
-    for fn in model.pretraining_functions(sets[0][0], 4, mode=mode,
-                                          steps_per_call=steps_per_call):
-        costs += [np.atleast_1d(fn(i, corruption=corruption, lr=0.1))
-                  for i in range(n_calls)]
-    train_fn = model.build_finetune_functions(
-        sets, 4, 0.2, mode=mode, steps_per_call=steps_per_call)[0]
-    costs += [np.atleast_1d(train_fn(i)) for i in range(n_calls)]
-    sda.to_host(model)
-    return np.concatenate(costs), [v.get_value()
-                                   for v in model.state_variables()]
-
-
 @pytest.mark.parametrize("mode, corruption", [("CVM", 0.3), ("JAX", 0.0)])
 def test_a_block_of_steps_computes_what_single_steps_do(float64, mode,
                                                         corruption):
     # under the C VM masks included: the random states advance at every
     # step of a block; JAX blocks draw from streams of their own
-    costs, params = corrupted_steps(mode, 1, 6, corruption)
-    blocked, blocked_params = corrupted_steps(mode, 3, 2, corruption)
-    assert blocked.shape == (18,)  # 2 calls of 3, for 3 functions
+    costs, params = run_steps(mode, calls=6, corruption=corruption)
+    blocked, blocked_params = run_steps(mode, calls=2, steps_per_call=3,
+                                        corruption=corruption)
+    assert blocked.shape == (19,)  # 2 calls of 3, for 3 functions; valid
     np.testing.assert_allclose(blocked, costs, rtol=1e-12)
     for a, b in zip(blocked_params, params):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
