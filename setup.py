@@ -22,7 +22,7 @@ setup(
     packages=find_packages(include=["sda", "sda.*"]) + ["sda._data"],
     package_dir={"sda._data": "data"},
     # the C of the ops, compiled by PyTensor on first use
-    package_data={"sda": ["c/*.h"],
+    package_data={"sda.ops": ["c/*.h"],
                   "sda._data": ["mnist/*.gz", "mnist/README.md"]},
     include_package_data=False,
     python_requires=">=3.11",
@@ -35,7 +35,7 @@ setup(
         # without it (etuples imports it lazily)
         "packaging",
         # a BLAS that PyTensor's C backend can link without root (see
-        # sda/backend.py); without it the C backend is 10x slower than Numba
+        # sda/backend/blas.py); without it the C backend is 10x slower than Numba
         "scipy-openblas32",
         # pictures: filter mosaics (Pillow) and learning curves (Matplotlib)
         "pillow",

@@ -14,7 +14,7 @@ Prints, as medians of repeats on this machine (float32, the tutorial's
    NLL is written out);
 4. at minibatch 128, the element-wise reconstruction cost of the first
    layer and a layer's sigmoid, with PyTensor's C loops against
-   ``sda.elementwise``'s vectorised ones, and one of the step's five GEMMs
+   ``sda.ops.elementwise``'s vectorised ones, and one of the step's five GEMMs
    for scale (why the builders compile with ``sda.compile_mode``).
 
     python benchmarks/bench_kernels.py
@@ -55,7 +55,7 @@ def main():
     import pytensor.tensor as pt
 
     import sda
-    from sda.layers import LogisticRegression
+    from sda.models.layers import LogisticRegression
 
     pytensor.config.floatX = "float32"
     rng = np.random.default_rng(0)

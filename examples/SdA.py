@@ -25,11 +25,11 @@ import pytensor
 
 import sda
 from sda import cli
-from sda.checkpoint import Checkpointer, claim_folder
-from sda.progress import ProgressPrinter, format_seconds
 from sda.files import atomic_write
 from sda.serialization import save_model
 from sda.train import History, TrainingInterrupted, finetune, pretrain
+from sda.train.checkpoint import Checkpointer, claim_folder
+from sda.train.progress import ProgressPrinter, format_seconds
 from sda.viz import plot_learning_curves, save_filters
 
 #: --quick: minibatches of 20 and the dA tutorial's learning rate; measured
@@ -91,7 +91,6 @@ def test_SdA(finetune_lr=0.1, pretraining_epochs=15, pretrain_lr=0.001,
                 f"({state[0]['position']['phase']})")
         datasets = sda.load_data(dataset)
         train_set_x = datasets[0][0]
-        n_train_batches = train_set_x.get_value(borrow=True).shape[0] // batch_size
 
         numpy_rng = numpy.random.RandomState(seed)
         say("... building the model")
@@ -111,7 +110,7 @@ def test_SdA(finetune_lr=0.1, pretraining_epochs=15, pretrain_lr=0.001,
         say(f"The pretraining code ran for {pretraining_time / 60.0:.2f}m",
             file=sys.stderr)
 
-        say(f"... fine-tuning the model ({n_train_batches} minibatches an epoch)")
+        say("... fine-tuning the model")
         if progress is not None:
             progress.start = time.perf_counter()
         finetune(model, datasets, epochs=training_epochs, batch_size=batch_size,
@@ -129,7 +128,7 @@ def test_SdA(finetune_lr=0.1, pretraining_epochs=15, pretrain_lr=0.001,
         if output_folder is not None:
             out = Path(output_folder)
             save_model(model, out / "model.npz")
-            record = {"recipe": {**recipe, "mode": str(mode or sda.get_mode())},
+            record = {"recipe": {**recipe, "mode": model.backend.name},
                       "history": history.as_dict()}
             atomic_write(out / "history.json",
                          lambda f: f.write(json.dumps(record, indent=1).encode()))
@@ -235,10 +234,10 @@ def _main(args):
         ap.error(f"argument --corruption-levels: must have one level per "
                  f"hidden layer ({len(a.hidden_layers_sizes)}), got "
                  f"{len(a.corruption_levels)}")
-    cli.apply_common(a)
+    floatX = a.floatX
     if a.resume:
         kwargs = recipe_of(Checkpointer(a.resume))
-        pytensor.config.floatX = kwargs.pop("floatX")
+        floatX = kwargs.pop("floatX")
         kwargs.update(output_folder=a.resume, resume=True)
     else:
         kwargs = dict(
@@ -250,8 +249,10 @@ def _main(args):
             output_folder=a.output_folder, checkpoints=not a.no_checkpoints,
             overwrite=a.overwrite)
     try:
-        test_SdA(quiet=a.quiet, progress_bar=False if a.no_progress_bar
-                 else None, steps_per_call=a.steps_per_call, **kwargs)
+        with cli.precision(floatX):
+            test_SdA(quiet=a.quiet, mode=a.mode,
+                     progress_bar=False if a.no_progress_bar else None,
+                     steps_per_call=a.steps_per_call, **kwargs)
     except TrainingInterrupted as stop:
         print(stop, file=sys.stderr)
         return 130

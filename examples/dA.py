@@ -15,13 +15,12 @@ import time
 from pathlib import Path
 
 import numpy
-import pytensor
 import pytensor.tensor as pt
 
 import sda
 from sda import cli
-from sda.progress import ProgressPrinter
 from sda.train import run_epochs
+from sda.train.progress import ProgressPrinter
 from sda.viz import save_filters
 
 #: --quick: six epochs already give the strokes and blobs of the tutorial's
@@ -51,28 +50,21 @@ def test_dA(learning_rate=0.1, training_epochs=15, dataset=None,
     say = (lambda *a, **k: None) if quiet else print
     datasets = sda.load_data(dataset)
     train_set_x = datasets[0][0]
-    n_train_batches = train_set_x.get_value(borrow=True).shape[0] // batch_size
     output_folder = Path(output_folder)
     progress = None if quiet else _EpochLines(bar=progress_bar)
-    index = pt.lscalar("index")
     x = pt.matrix("x")
     results = {}
     for level in corruption_levels:
         rng = numpy.random.RandomState(seed)
         da = sda.dA(numpy_rng=rng, input=x, n_visible=28 * 28,
                     n_hidden=n_hidden)
-        cost, updates = da.get_cost_updates(corruption_level=level,
-                                            learning_rate=learning_rate)
-        # the tutorial's train_set_x[index * batch_size:(index + 1) *
-        # batch_size], in the form the backend compiles (JAX needs another)
-        train_da = pytensor.function(
-            [index], cost, updates=updates, mode=sda.compile_mode(mode),
-            givens={x: sda.data.minibatch(train_set_x, index, batch_size,
-                                          mode)})
+        # the tutorial's train_da: one SGD step on minibatch index
+        train_da = da.training_function(train_set_x, batch_size, mode=mode)
         start = time.perf_counter()
-        costs = run_epochs(train_da, n_train_batches, training_epochs,
-                           phase="dA", progress=progress)
-        sda.to_host(da)  # NumPy weights again, if JAX trained them
+        costs = run_epochs(
+            lambda index: train_da(index, corruption=level, lr=learning_rate),
+            train_da.n_batches, training_epochs, phase="dA",
+            progress=progress, model=da)
         seconds = time.perf_counter() - start
         percent = int(round(100 * level))
         say(f"The {percent}% corruption code ran for {seconds / 60.0:.2f}m",
@@ -106,12 +98,14 @@ def build_parser():
 def _main(args):
     ap = build_parser()
     a = ap.parse_args(args)
-    cli.apply_common(a)
-    test_dA(learning_rate=a.learning_rate, training_epochs=a.training_epochs,
-            dataset=a.dataset, batch_size=a.batch_size,
-            output_folder=a.output_folder, seed=a.seed, n_hidden=a.n_hidden,
-            corruption_levels=a.corruption_levels, quiet=a.quiet,
-            progress_bar=False if a.no_progress_bar else None)
+    with cli.precision(a.floatX):
+        test_dA(learning_rate=a.learning_rate,
+                training_epochs=a.training_epochs, dataset=a.dataset,
+                batch_size=a.batch_size, output_folder=a.output_folder,
+                seed=a.seed, n_hidden=a.n_hidden,
+                corruption_levels=a.corruption_levels, quiet=a.quiet,
+                mode=a.mode,
+                progress_bar=False if a.no_progress_bar else None)
     return 0
 
 

@@ -24,12 +24,11 @@ from pathlib import Path
 
 import numpy
 import pytensor
-import pytensor.tensor as pt
 
 import sda
 from sda import cli
 from sda.files import atomic_write
-from sda.progress import ProgressPrinter
+from sda.train.progress import ProgressPrinter
 from sda.viz import tile_raster_images
 
 #: Each noise type with the level it is compared at: the fraction of
@@ -46,22 +45,17 @@ COMPARE = {"batch_size": 20, "pretrain_lr": 0.1, "finetune_lr": 0.1}
 
 
 def filters(dataset, epochs, output_folder, seed=123, progress=None,
-            say=print):
+            say=print, mode=None):
     """Train one dA per noise type; write their filters side by side."""
     train_set_x = sda.load_data(dataset)[0][0]
-    n_batches = train_set_x.get_value(borrow=True).shape[0] // 20
-    index, x = pt.lscalar("index"), pt.matrix("x")
     tiles, costs = [], {}
     for noise, level in LEVELS.items():
-        da = sda.dA(numpy_rng=numpy.random.RandomState(seed), input=x,
-                    n_visible=784, n_hidden=500, noise=noise)
-        cost, updates = da.get_cost_updates(level, 0.1)
-        step = pytensor.function(
-            [index], cost, updates=updates, mode=sda.compile_mode(),
-            givens={x: sda.data.minibatch(train_set_x, index, 20)})
-        costs[noise] = sda.train.run_epochs(step, n_batches, epochs,
-                                            phase=noise, progress=progress)
-        sda.to_host(da)
+        da = sda.dA(numpy_rng=numpy.random.RandomState(seed), n_visible=784,
+                    n_hidden=500, noise=noise)
+        step = da.training_function(train_set_x, 20, mode=mode)
+        costs[noise] = sda.train.run_epochs(
+            lambda index: step(index, corruption=level, lr=0.1),
+            step.n_batches, epochs, phase=noise, progress=progress, model=da)
         tiles.append(tile_raster_images(da.W.get_value(borrow=True).T,
                                         (28, 28), (10, 10), (1, 1)))
         say(f"{noise} (level {level}): cost {costs[noise][-1]:.3f} after "
@@ -88,7 +82,7 @@ def _side_by_side(images, labels, path):
 
 def compare(dataset, seeds, pretraining_epochs, fine_tuning_epochs,
             output_folder, hidden_layers_sizes=(1000, 1000, 1000),
-            progress_bar=None, say=print):
+            progress_bar=None, say=print, mode=None):
     """Pretrain and fine-tune an SdA per noise type and seed."""
     datasets = sda.load_data(dataset)
     path = Path(output_folder) / "noise_types.json"
@@ -111,12 +105,13 @@ def compare(dataset, seeds, pretraining_epochs, fine_tuning_epochs,
             history = sda.train.pretrain(
                 model, datasets[0][0], epochs=pretraining_epochs,
                 batch_size=COMPARE["batch_size"],
-                learning_rate=COMPARE["pretrain_lr"], progress=progress)
+                learning_rate=COMPARE["pretrain_lr"], progress=progress,
+                mode=mode)
             sda.train.finetune(
                 model, datasets, epochs=fine_tuning_epochs,
                 batch_size=COMPARE["batch_size"],
                 learning_rate=COMPARE["finetune_lr"], history=history,
-                progress=progress)
+                progress=progress, mode=mode)
             runs.append({"noise": noise, "level": level, "seed": seed,
                          "validation_error": history.best_validation_error,
                          "test_error": history.test_error,
@@ -179,17 +174,18 @@ def build_parser():
 
 def _main(args):
     a = build_parser().parse_args(args)
-    cli.apply_common(a)
     say = (lambda *x, **k: None) if a.quiet else print
     bar = False if a.no_progress_bar or a.quiet else None
-    if a.compare:
-        compare(a.dataset, a.seeds, a.pretraining_epochs,
-                a.fine_tuning_epochs, a.output_folder,
-                hidden_layers_sizes=a.hidden_layers_sizes, progress_bar=bar,
-                say=say)
-    else:
-        filters(a.dataset, a.training_epochs, a.output_folder,
-                progress=None if a.quiet else _Lines(bar=bar), say=say)
+    with cli.precision(a.floatX):
+        if a.compare:
+            compare(a.dataset, a.seeds, a.pretraining_epochs,
+                    a.fine_tuning_epochs, a.output_folder,
+                    hidden_layers_sizes=a.hidden_layers_sizes,
+                    progress_bar=bar, say=say, mode=a.mode)
+        else:
+            filters(a.dataset, a.training_epochs, a.output_folder,
+                    progress=None if a.quiet else _Lines(bar=bar), say=say,
+                    mode=a.mode)
     return 0
 
 

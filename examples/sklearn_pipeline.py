@@ -47,7 +47,11 @@ def build_parser():
 
 def _main(args):
     a = build_parser().parse_args(args)
-    cli.apply_common(a)
+    with cli.precision(a.floatX):
+        return _run(a)
+
+
+def _run(a):
     say = (lambda *x, **k: None) if a.quiet else print
     (train_x, train_y), valid, (test_x, test_y) = sda.load_data(
         a.dataset, shared=False)
@@ -61,7 +65,7 @@ def _main(args):
                         pretraining_epochs=a.pretraining_epochs,
                         pretrain_learning_rate=0.1, max_epochs=a.max_epochs,
                         batch_size=20, random_state=a.seed,
-                        verbose=not a.quiet)
+                        verbose=not a.quiet, mode=a.mode)
     if a.grid:
         search = GridSearchCV(make_pipeline(MinMaxScaler(), clf.set_params(
             verbose=False)), {"sdaclassifier__corruption_levels":

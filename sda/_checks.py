@@ -8,6 +8,7 @@ compiled graph.
 import numbers
 
 import numpy as np
+import pytensor
 
 
 def is_integer(value):
@@ -162,7 +163,6 @@ def parameter(name, value, shape, dtype):
     is how the SdA ties its dA and sigmoid layers); an array of ``shape``
     is copied into a new shared variable of ``dtype``.
     """
-    import pytensor
     if isinstance(value, pytensor.compile.SharedVariable):
         got = np.shape(value.get_value(borrow=True))
     elif isinstance(value, np.ndarray):

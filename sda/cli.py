@@ -15,18 +15,19 @@ with one ``error:`` line and status 1; ``--debug`` shows the traceback.
 """
 
 import argparse
+import contextlib
 import math
 import sys
 from pathlib import Path
 
 import pytensor
 
-from .backend import MODES, get_mode, require_jax, set_mode
+from .backend import MODES, get_mode, resolve
 from .errors import SdAError
 
 __all__ = ["ArgumentParser", "example_parser", "common_parser", "positive_int",
            "non_negative_int", "positive_float", "probability", "int_list",
-           "probability_list", "existing_path", "apply_common", "run"]
+           "probability_list", "existing_path", "precision", "run"]
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -122,8 +123,9 @@ def common_parser(output_folder):
                         help=f"float precision (default: PyTensor's, now "
                              f"{pytensor.config.floatX})")
     parent.add_argument("--mode", default=None, type=_mode,
-                        help=f"compilation mode, one of {', '.join(MODES)} "
-                             f"(default: {get_mode()})")
+                        help=f"compilation mode of the run, one of "
+                             f"{', '.join(MODES)} (default: the library's, "
+                             f"now {get_mode()})")
     parent.add_argument("--quiet", action="store_true",
                         help="print nothing but errors")
     parent.add_argument("--no-progress-bar", action="store_true",
@@ -135,26 +137,27 @@ def common_parser(output_folder):
 
 
 def _mode(text):
-    if text.upper() == "FAST_COMPILE":
+    """A mode name the library can compile in here (upper-cased): resolving
+    it checks the name and that what it needs is installed."""
+    try:
+        return resolve(text).name
+    except ValueError:
         raise argparse.ArgumentTypeError(
-            f"must be one of {', '.join(MODES)}, got {text!r}")
-    if text.upper() == "JAX":
-        try:
-            require_jax()
-        except ImportError as e:
-            raise argparse.ArgumentTypeError(str(e)) from None
-    return text.upper()
+            f"must be one of {', '.join(MODES)}, got {text!r}") from None
+    except ImportError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 _mode.__name__ = "mode"
 
 
-def apply_common(args):
-    """Apply ``--floatX`` and ``--mode``: process-wide PyTensor settings."""
-    if args.floatX:
-        pytensor.config.floatX = args.floatX
-    if args.mode:
-        set_mode(args.mode)
+def precision(floatX):
+    """A context in which models are built in ``floatX`` (``--floatX``;
+    None: PyTensor's own), restored after: the scripts' ``main`` changes no
+    setting of the process that calls it."""
+    if not floatX:
+        return contextlib.nullcontext()
+    return pytensor.config.change_flags(floatX=floatX)
 
 
 def run(main, argv=None):

@@ -1,6 +1,12 @@
-"""The library's own exceptions."""
+"""Every exception and warning the library raises on its own account.
 
-__all__ = ["SdAError", "DataFileError", "OutputError"]
+They are re-exported where users meet them: the package itself
+(``sda.DataFileError``), :mod:`sda.train` (``DivergenceError``,
+``TrainingInterrupted``) and :mod:`sda.backend` (``SlowBackendWarning``).
+"""
+
+__all__ = ["SdAError", "DataFileError", "OutputError", "DivergenceError",
+           "TrainingInterrupted", "SlowBackendWarning"]
 
 
 class SdAError(Exception):
@@ -33,3 +39,16 @@ class OutputError(SdAError, OSError):
 
     def __str__(self):
         return f"{self.path}: {self.problem}"
+
+
+class DivergenceError(SdAError, FloatingPointError):
+    """A training cost became NaN or infinite, or exploded (see
+    :data:`sda.train.DIVERGENCE_FACTOR`)."""
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM stopped training after a checkpoint was written."""
+
+
+class SlowBackendWarning(UserWarning):
+    """The selected PyTensor configuration is known to be much slower."""

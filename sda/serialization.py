@@ -22,12 +22,14 @@ import numpy as np
 import pytensor
 
 from ._checks import is_integer
-from .backend import to_host
 from ._version import __version__
-from .da import LOSSES
+from .backend import to_host
 from .errors import DataFileError
 from .files import (NpzArchive, as_path, atomic_write, expected_shape,
                     finite_arrays)
+from .models import SdA
+from .models.da import LOSSES
+from .models.noise import NOISES, from_record, noise_record
 
 __all__ = ["save_model", "load_model", "load_params", "architecture",
            "check_architecture", "state_shapes", "model_state",
@@ -43,7 +45,7 @@ def architecture(model):
             "hidden_layers_sizes": list(model.hidden_layers_sizes),
             "n_outs": model.n_outs,
             "corruption_levels": list(model.corruption_levels),
-            "noise": [{"name": n.name, **vars(n)} for n in model.noise],
+            "noise": [noise_record(n) for n in model.noise],
             "loss": list(model.loss),
             "emphasis": [None if e is None else list(e)
                          for e in model.emphasis],
@@ -54,8 +56,6 @@ def architecture(model):
 def constructor_arguments(arch):
     """The keyword arguments of ``SdA`` recorded in ``arch`` (files written
     before noise, loss, emphasis and tied were recorded get the defaults)."""
-    from .noise import NOISES
-
     n = len(arch["hidden_layers_sizes"])
     kwargs = {"n_ins": arch["n_ins"],
               "hidden_layers_sizes": arch["hidden_layers_sizes"],
@@ -65,11 +65,8 @@ def constructor_arguments(arch):
               "emphasis": [None if e is None else tuple(e)
                            for e in arch.get("emphasis", [None] * n)],
               "tied": arch.get("tied", [True] * n)}
-    noises = []
-    for record in arch.get("noise", [{"name": "masking"}] * n):
-        params = dict(record)
-        noises.append(NOISES[params.pop("name")](**params))
-    kwargs["noise"] = noises
+    kwargs["noise"] = [from_record(record) for record in
+                       arch.get("noise", [{"name": "masking"}] * n)]
     return kwargs
 
 
@@ -106,8 +103,6 @@ def check_architecture(arch, path):
 
 def _check_layer_options(arch, path, n, bad):
     """The per-layer options, where recorded (older files have none)."""
-    from .noise import NOISES
-
     options = {
         "noise": (f"a list of {n} {{'name': ...}} records of known noises",
                   lambda v: isinstance(v, dict) and v.get("name") in NOISES),
@@ -154,7 +149,6 @@ def model_state(model):
 
 
 def _check_model(model):
-    from .stacked import SdA
     if not isinstance(model, SdA):
         raise ValueError(f"model must be an sda.SdA, got "
                          f"{type(model).__name__}")
@@ -249,8 +243,6 @@ def load_model(path):
     The architecture is checked against the arrays before the model is
     built, so a small file cannot make sda build a huge model.
     """
-    from .stacked import SdA
-
     arch, arrays = _read(path)
     try:
         with pytensor.config.change_flags(floatX=arch["floatX"]):

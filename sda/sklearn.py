@@ -26,7 +26,6 @@ from pathlib import Path
 
 import numpy as np
 import pytensor
-import pytensor.tensor as pt
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
@@ -35,12 +34,10 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _checks, serialization, train
-from .backend import check_mode, compile_mode, function, to_host
-from .data import minibatch
-from .da import dA
-from .data import as_shared
-from .progress import ProgressPrinter
-from .stacked import SdA
+from .backend import check_mode
+from .models import SdA, dA
+from .models.noise import Noise, from_record, noise_record
+from .train.progress import ProgressPrinter
 
 __all__ = ["DenoisingAutoencoder", "SdAClassifier"]
 
@@ -128,17 +125,12 @@ class DenoisingAutoencoder(TransformerMixin, BaseEstimator):
         epochs = _checks.non_negative_int("n_epochs", self.n_epochs)
         batch = min(_checks.positive_int("batch_size", self.batch_size),
                     X.shape[0])
-        data = as_shared("X", X, da.W.type.dtype)
-        index = pt.lscalar("index")
-        cost, updates = da.get_cost_updates(level, lr)
-        mode = compile_mode(_mode(self.mode))
-        step = function(
-            [index], cost, updates=updates, mode=mode,
-            givens={da.x: minibatch(data, index, batch, mode)})
+        step = da.training_function(X, batch, mode=_mode(self.mode))
         progress = ProgressPrinter(bar=False) if self.verbose else None
-        self.costs_ = train.run_epochs(step, X.shape[0] // batch, epochs,
-                                       phase="dA", progress=progress)
-        to_host(da)
+        self.costs_ = train.run_epochs(
+            lambda index: step(index, corruption=level, lr=lr),
+            step.n_batches, epochs, phase="dA", progress=progress,
+            model=da)
         self.dA_ = da
         self.n_iter_ = epochs
         return self
@@ -175,15 +167,19 @@ class DenoisingAutoencoder(TransformerMixin, BaseEstimator):
                 "floatX": da.W.type.dtype,
                 "kwargs": {"n_visible": da.n_visible,
                            "n_hidden": da.n_hidden, "loss": da.loss,
-                           "noise": da.noise}}
+                           "noise": noise_record(da.noise)}}
         return state
 
     def __setstate__(self, state):
         saved = state.pop("_dA_state", None)
         self.__dict__.update(state)
         if saved is not None:
+            kwargs = dict(saved["kwargs"])
+            # stored by name; pickles written before hold the Noise object
+            if not isinstance(kwargs["noise"], Noise):
+                kwargs["noise"] = from_record(kwargs["noise"])
             with pytensor.config.change_flags(floatX=saved["floatX"]):
-                da = dA(numpy_rng=0, **saved["kwargs"])
+                da = dA(numpy_rng=0, **kwargs)
             for p, value in zip(da.params, saved["params"]):
                 p.set_value(value)
             self.dA_ = da

@@ -1,15 +1,21 @@
 """Pictures: filter mosaics and learning curves.
 
-Pillow writes the filter mosaics and Matplotlib (Agg, no screen needed) the
-learning curves; both are imported only when a picture is made.
+Pillow writes the filter mosaics and Matplotlib the plots.  Plots are drawn
+on a :class:`matplotlib.figure.Figure` with its own Agg canvas
+(:func:`figure`), never through ``pyplot``, so that no backend is switched
+and no figure is left open in a notebook or a GUI session; Matplotlib is
+imported only when a plot is made (it takes longer to import than the
+rest of the library).  Every picture is written atomically, as every other
+output (:func:`sda.files.atomic_write`).
 """
 
-from pathlib import Path
-
 import numpy as np
+from PIL import Image
+
+from .files import as_path, atomic_write
 
 __all__ = ["scale_to_unit_interval", "tile_raster_images", "save_filters",
-           "plot_learning_curves"]
+           "plot_learning_curves", "figure", "save_figure"]
 
 
 def scale_to_unit_interval(x, eps=1e-8):
@@ -65,25 +71,35 @@ def tile_raster_images(X, img_shape, tile_shape, tile_spacing=(0, 0),
 def save_filters(W, path, img_shape=(28, 28), tile_shape=(10, 10),
                  tile_spacing=(1, 1)):
     """Write the first ``rows * columns`` filters of ``W`` (n_visible x n_hidden) as a PNG."""
-    from PIL import Image
-
     mosaic = tile_raster_images(np.asarray(W).T, img_shape, tile_shape,
                                 tile_spacing)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(mosaic).save(path)
-    return path
+    return atomic_write(as_path("path", path), lambda f: Image.fromarray(
+        mosaic).save(f, format="PNG"))
+
+
+def figure(**kwargs):
+    """A Matplotlib ``Figure`` on an Agg canvas of its own (``kwargs`` go to
+    ``Figure``): drawn off screen, whatever backend pyplot uses."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(**kwargs)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def save_figure(fig, path, dpi=100):
+    """Write ``fig`` to ``path`` as a PNG, atomically; return the path."""
+    return atomic_write(as_path("path", path), lambda f: fig.savefig(
+        f, format="png", dpi=dpi))
 
 
 def plot_learning_curves(history, path):
     """Pretraining cost per layer and epoch; validation and test error per epoch."""
-    import matplotlib
+    from matplotlib.ticker import MaxNLocator
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import matplotlib.ticker
-
-    fig, (ax_pre, ax_fine) = plt.subplots(1, 2, figsize=(11, 4))
+    fig = figure(figsize=(11, 4))
+    ax_pre, ax_fine = fig.subplots(1, 2)
     for layer, costs in enumerate(history.pretraining_costs):
         ax_pre.plot(range(1, len(costs) + 1), costs, marker="o",
                     label=f"layer {layer}")
@@ -102,10 +118,6 @@ def plot_learning_curves(history, path):
     if history.validation_errors:
         ax_fine.legend()
     for ax in (ax_pre, ax_fine):
-        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=90)

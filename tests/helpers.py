@@ -98,7 +98,7 @@ def checkpointed_run(folder, interrupt_at=None, resume=False, *,
     ``resume`` continues from the checkpoint; ``modes``: the compilation
     mode of each phase.  Returns the model and its history.
     """
-    from sda.checkpoint import Checkpointer
+    from sda.train.checkpoint import Checkpointer
     from sda.train import History, finetune, pretrain
 
     model = small_sda(3, 10, corruption)

@@ -26,7 +26,7 @@ import pytest
 
 import sda
 from helpers import clustered_sets, small_sda
-from sda.checkpoint import Checkpointer, claim_folder
+from sda.train.checkpoint import Checkpointer, claim_folder
 from sda.serialization import save_model
 from sda.train import DivergenceError, History, finetune, pretrain
 from helpers import example
@@ -420,7 +420,7 @@ def test_a_second_run_on_a_held_folder_is_refused(tmp_path, capsys):
     folder = tmp_path / "run"
     holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import sys, time
-        from sda.checkpoint import claim_folder
+        from sda.train.checkpoint import claim_folder
         with claim_folder({str(folder)!r}):
             print("holding", flush=True)
             time.sleep(60)
