@@ -322,6 +322,11 @@ def pretraining_position(m):
     (lambda m: m.update(position={"phase": "pretrain", "layer": 0,
                                   "epoch": -1, "index": 0}), None,
      "position.epoch: must be a non-negative integer, got -1"),
+    (lambda m: m.update(position={"phase": "finetune", "epoch": 0,
+                                  "index": 1, "patience": 10,
+                                  "stopped": False}),
+     lambda a: a.update(partial_costs=np.ones(1)),
+     r"position.epoch: must be at least 1 inside an epoch \(index > 0\)"),
     (pretraining_position, lambda a: a.update(partial_costs=np.array(
         [np.nan])), "holds NaN or infinite values in partial_costs"),
     (None, lambda a: a.update({"hidden0.W": a["hidden0.W"] * np.nan}),

@@ -26,6 +26,7 @@ from pytensor.link.jax.linker import JAXLinker
 from .._compat import user_set
 from ..errors import SlowBackendWarning
 from ..ops.elementwise import TAG as VECTORISED
+from ..ops.fused import TAG as FUSED
 from . import jax
 from .blas import blas_ldflags
 from .host import Backend
@@ -101,6 +102,8 @@ def check_mode(mode, name="mode"):
 
 # (mode name, the configuration it depends on) -> Backend
 _backends = {}
+# id of a Mode object -> (that Mode, its Backend)
+_of_modes = {}
 
 
 def resolve(mode=None):
@@ -115,7 +118,13 @@ def resolve(mode=None):
     if mode is None:
         mode = get_mode()
     if isinstance(mode, Mode):
-        return _new_backend(type(mode.linker).__name__, mode)
+        # kept with the Mode itself, so that the same Mode object resolves
+        # to the same Backend (and its compiled functions are reused)
+        held = _of_modes.get(id(mode))
+        if held is None or held[0] is not mode:
+            held = _of_modes[id(mode)] = (
+                mode, _new_backend(type(mode.linker).__name__, mode))
+        return held[1]
     name = check_mode(mode)
     if name == "JAX":
         jax.require_jax()  # a plain error if JAX is missing (cheap if not)
@@ -133,19 +142,20 @@ def _new_backend(name, mode):
     if isinstance(mode.linker, JAXLinker):
         return jax.JaxBackend(name, mode.including(jax.TAG))
     backend = Backend(name, mode)
-    excluded = VECTORISED in pytensor.config.optimizer_excluding.split(":")
-    if backend.runs_c and not excluded:
-        backend.mode = mode.including(VECTORISED)
+    if backend.runs_c:
+        excluded = pytensor.config.optimizer_excluding.split(":")
+        backend.mode = mode.including(FUSED, *(
+            [] if VECTORISED in excluded else [VECTORISED]))
     return backend
 
 
 def compile_mode(mode=None):
     """The ``Mode`` the library compiles with in ``mode`` (default: its own).
 
-    ``mode`` itself, with sda's vectorised sigmoid and softplus
-    (:mod:`sda.ops.elementwise`) in place of PyTensor's
-    element-at-a-time loops when it runs C code, and under JAX with its
-    reductions kept in their declared dtype.  Pass the result to your own
+    ``mode`` itself and, when it runs C code, with sda's vectorised sigmoid
+    and softplus (:mod:`sda.ops.elementwise`) in place of PyTensor's
+    element-at-a-time loops and its fused steps working in place; under JAX,
+    with its reductions kept in their declared dtype.  Pass the result to your own
     ``pytensor.function`` calls to compile them as the library does.  The
     PyTensor flag ``optimizer_excluding=sda_vectorised`` leaves the
     vectorised ops out.

@@ -12,9 +12,22 @@ import pytensor
 import pytensor.tensor as pt
 from pytensor.graph import clone_replace
 
+from .. import _checks
 from .._compat import random_states
 
-__all__ = ["sgd_block"]
+__all__ = ["sgd_block", "check_steps_per_call"]
+
+
+def check_steps_per_call(value, n_batches, fused):
+    """``steps_per_call`` as an int, if it fits the data and the step."""
+    steps = _checks.positive_int("steps_per_call", value)
+    if steps > n_batches:
+        raise ValueError(f"steps_per_call must be at most the number of "
+                         f"minibatches ({n_batches}), got {value!r}")
+    if steps > 1 and fused:
+        raise ValueError("fused steps take one minibatch a call: use "
+                         "steps_per_call=1 with fused=True")
+    return steps
 
 
 def sgd_block(cost, updates, givens, index, steps, mode=None):

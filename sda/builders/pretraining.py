@@ -147,19 +147,28 @@ def pretraining_functions(model, train_set_x, batch_size, *, backend,
             index=inputs.index, name=f"pretrain_layer{k}",
             n_batches=n_batches, steps=steps)
 
-        def upkeep(k=k):
-            # each step of layer k changes the input of the layers above
-            if cache is not None and k:
-                cache.ensure(k, sum(versions[:k]))
+        # the cached input of layer k follows the steps of the layers
+        # below, whichever functions took them (model.layer_versions);
+        # only what is needed runs on each step
+        upkeep = (None if cache is None or k == 0 else
+                  lambda k=k: cache.ensure(k, sum(versions[:k])))
+        last = k == model.n_layers - 1  # its steps change no layer input
 
-        def stepped(k=k, count=1):
-            versions[k] += count
+        def counted(count, k=k):
+            """``after`` of a call that trains ``count`` minibatches."""
+            if last:
+                return None
+
+            def stepped():
+                versions[k] += count
+            return stepped
 
         name = f"pretrain_layer{k}"
-        fn = _with_defaults(single, auto.noise, dtype, name, upkeep, stepped)
+        fn = _with_defaults(single, auto.noise, dtype, name, upkeep,
+                            counted(1))
         if block is not None:
             blocked = _with_defaults(block, auto.noise, dtype, name, upkeep,
-                                     lambda k=k: stepped(k, steps))
+                                     counted(steps))
             blocked.single, fn = fn, blocked
         fns.append(fn)
     return fns

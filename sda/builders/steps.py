@@ -8,8 +8,7 @@ the user and the training loops call (:meth:`sda.backend.Backend.step`).
 
 import pytensor.tensor as pt
 
-from .. import _checks
-from .blocks import sgd_block
+from .blocks import check_steps_per_call, sgd_block
 
 __all__ = ["step_input", "compile_step", "check_steps_per_call"]
 
@@ -19,18 +18,6 @@ def step_input(name, batch_size, width, dtype):
     as such (PyTensor then computes with GEMV and GER)."""
     return pt.tensor(name, shape=(1 if batch_size == 1 else None, width),
                      dtype=dtype)
-
-
-def check_steps_per_call(value, n_batches, fused):
-    """``steps_per_call`` as an int, if it fits the data and the step."""
-    steps = _checks.positive_int("steps_per_call", value)
-    if steps > n_batches:
-        raise ValueError(f"steps_per_call must be at most the number of "
-                         f"minibatches ({n_batches}), got {value!r}")
-    if steps > 1 and fused:
-        raise ValueError("fused steps take one minibatch a call: use "
-                         "steps_per_call=1 with fused=True")
-    return steps
 
 
 def compile_step(backend, host, inputs, cost, updates, givens, *, index,

@@ -114,7 +114,7 @@ class GaussianNoise(Noise):
         return v
 
     def corrupt(self, rng, x, level):
-        eps = pt.cast(rng.normal(size=self._size(x)), x.dtype)
+        eps = rng.normal(size=self._size(x), dtype=x.dtype)
         return x + level * eps, None
 
 

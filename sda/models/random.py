@@ -100,11 +100,12 @@ class RandomStreams:
             next_rng, draw = rng.binomial(n=n, p=p, size=size)
         return self._advancing(rng, next_rng, draw)
 
-    def normal(self, size, avg=0.0, std=1.0):
-        """Draw normal numbers of shape ``size`` (cast them where floatX is
-        needed)."""
+    def normal(self, size, avg=0.0, std=1.0, dtype=None):
+        """Draw normal numbers of shape ``size``, of ``dtype`` (default:
+        ``config.floatX``)."""
         rng = self._new_state()
-        next_rng, draw = rng.normal(avg, std, size=size)
+        kwargs = {} if dtype is None else {"dtype": dtype}
+        next_rng, draw = rng.normal(avg, std, size=size, **kwargs)
         return self._advancing(rng, next_rng, draw)
 
     def _advancing(self, rng, next_rng, draw):

@@ -18,6 +18,7 @@ import pytensor.tensor as pt
 from .. import _checks
 from ..backend import HostState, resolve
 from ..builders import finetuning, pretraining
+from ..builders.finetuning import evaluation_batch_size
 from ..builders.apply import CHUNK_ROWS, CompiledFunctions
 from .da import LOSSES, as_random_streams, check_emphasis, dA
 from .layers import HiddenLayer, LogisticRegression
@@ -25,7 +26,7 @@ from .noise import as_noise
 from .random import as_numpy_rng
 from .updates import sgd
 
-__all__ = ["SdA"]
+__all__ = ["SdA", "evaluation_batch_size"]
 
 
 def _per_layer(name, value, n_layers):

@@ -37,7 +37,7 @@ from .elementwise import numpy_sigmoid as _sigmoid
 from .elementwise import numpy_softplus as _softplus
 
 __all__ = ["DenoisingSGDStep", "MLPSGDStep", "denoising_sgd_step",
-           "mlp_sgd_step"]
+           "mlp_sgd_step", "TAG"]
 
 
 # -- glue ---------------------------------------------------------------------
@@ -343,9 +343,13 @@ def _local_inplace_step(fgraph, node):
     return False
 
 
+#: The rewrite tag that makes the fused steps work in place; the library's
+#: C modes include it (:func:`sda.compile_mode`), other modes never run it.
+TAG = "sda_fused"
+
 optdb.register("sda_inplace_fused_steps",
                dfs_rewriter(_local_inplace_step, name="sda_inplace_fused_steps"),
-               "fast_run", "inplace", position=50.3)
+               TAG, "inplace", position=50.3)
 
 
 def denoising_sgd_step(auto, x, tilde_x, learning_rate):

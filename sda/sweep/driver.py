@@ -2,10 +2,11 @@
 
 Only this process talks to the Optuna storage (a SQLite file is enough at
 any cluster size); the workers only run :func:`~sda.sweep.trial.run_trial`.
-A trial is marked ``interrupted`` when it is handed out and cleared when
-its result is recorded, so a driver that dies leaves its trials in flight
-RUNNING and marked: the next driver tells them FAIL (Optuna's public
-``study.tell``) and queues their points again.
+Every failure the driver records carries its traceback, so a trial that
+is FAIL without one was never recorded (:func:`interrupted`): a driver that
+dies leaves its trials in flight RUNNING, and the next driver tells them
+FAIL (Optuna's public ``study.tell``) and queues their points again.  A
+trial whose future was cancelled goes the same way.
 """
 
 import math
@@ -183,7 +184,20 @@ def run_sweep(space, trial=train_trial, sampler="grid", n_trials=None,
         raise ValueError(f"n_trials must be a positive integer or None, got "
                          f"{n_trials!r}")
 
+    # Optuna's INFO line per trial, for the length of this call only
+    verbosity = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        return _drive(space, trial, sampler, total, storage, study_name,
+                      client, retries, metric, direction, fixed, seed,
+                      timeout, say)
+    finally:
+        optuna.logging.set_verbosity(verbosity)
+
+
+def _drive(space, trial, sampler, total, storage, study_name, client,
+           retries, metric, direction, fixed, seed, timeout, say):
+    """:func:`run_sweep`'s work, its arguments checked."""
     study = optuna.create_study(storage=storage, study_name=study_name,
                                 direction=direction, load_if_exists=True,
                                 sampler=_sampler(sampler, seed))
@@ -214,8 +228,6 @@ def run_sweep(space, trial=train_trial, sampler="grid", n_trials=None,
         while True:
             while len(in_flight) < n_workers and more():
                 t = study.ask(choices)
-                # cleared when its result is recorded (see the module)
-                t.set_user_attr("interrupted", True)
                 params = {n: decode(v, space[n])
                           for n, v in t.params.items()}
                 future = client.submit(run_trial, trial, {**fixed, **params},
@@ -248,11 +260,15 @@ def run_sweep(space, trial=train_trial, sampler="grid", n_trials=None,
 
 def _record(study, t, future, metric):
     """Tell the study how trial ``t`` (run as ``future``) ended."""
-    t.set_user_attr("interrupted", False)
+    if future.status == "cancelled":  # not run to the end: run it again
+        study.tell(t, state=TrialState.FAIL)
+        if t.params:
+            study.enqueue_trial(dict(t.params), skip_if_exists=False)
+        return
     if future.status != "finished":  # raised, or lost with its worker
         try:
             error, tb = future.exception(), future.traceback()
-        except Exception as e:  # cancelled: there is no exception to fetch
+        except Exception as e:  # no exception to fetch after all
             error, tb = e, e.__traceback__
         t.set_user_attr("traceback", "".join(
             traceback.format_exception(type(error), error, tb)))

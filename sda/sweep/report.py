@@ -6,16 +6,15 @@ import json
 import math
 from pathlib import Path
 
-from optuna.trial import TrialState
-
 from ..files import atomic_write
 from ..viz import figure, save_figure
-from .driver import interrupted
+from .driver import finished
 from .space import decode, label
 
 __all__ = ["results_table", "write_results", "table_text"]
 
-#: User attributes of a trial that are bookkeeping, not results.
+#: User attributes of a trial that are bookkeeping, not results
+#: (``interrupted``: the mark of earlier versions' drivers).
 _NOT_RESULTS = ("traceback", "interrupted")
 
 
@@ -23,9 +22,7 @@ def results_table(study, space):
     """One row per finished trial: its parameters, state and metrics."""
     rows = []
     for t in study.get_trials(deepcopy=False):
-        if interrupted(t):
-            continue
-        if t.state not in (TrialState.COMPLETE, TrialState.FAIL):
+        if not finished(t):
             continue
         row = {"number": t.number, "state": t.state.name}
         for name in space:

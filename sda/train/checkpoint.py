@@ -109,6 +109,10 @@ def check_meta(meta, path):
                   f"at most the number of layers ({n_layers})")
     if phase == "finetune" and not isinstance(position.get("stopped"), bool):
         raise bad("position.stopped", position.get("stopped"), "true or false")
+    if phase == "finetune" and position["index"] and not position["epoch"]:
+        # fine-tuning epochs count from 1: inside an epoch, at least 1
+        raise bad("position.epoch", position["epoch"],
+                  "at least 1 inside an epoch (index > 0)")
     try:  # the history's own constructor checks it
         History.from_dict(meta["history"])
     except (TypeError, ValueError) as e:

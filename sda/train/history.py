@@ -30,7 +30,7 @@ class History:
     finetune_time : float
         Seconds.
     stopped_early : bool
-        True when patience ran out before the last epoch.
+        True when patience ran out (also when that was in the last epoch).
     """
 
     pretraining_costs: list = field(default_factory=list)

@@ -84,8 +84,8 @@ class Guard:
     first cost (the cost of the weights before this run changed them; at
     least 1, since costs near zero give no scale), means training diverged:
     a learning rate far too large makes the cost explode within a few
-    steps, long before it overflows.  ``factor`` None watches for NaN and
-    infinity only.
+    steps, long before it overflows.  ``factor`` None watches for NaN,
+    infinity and costs beyond float32's range only.
     """
 
     def __init__(self, factor, learning_rate=None, checkpointer=None):
@@ -107,6 +107,9 @@ class Guard:
         cost = float(cost)
         if not math.isfinite(cost):
             problem = f"the cost is {cost}"
+        elif self.factor is None or self.first is None:
+            problem = (f"the cost {cost:.6g} is beyond float32's range "
+                       f"({_LARGEST:.6g})")
         else:
             problem = (f"the cost {cost:.6g} is more than {self.factor:g} "
                        f"times the first cost ({self.first:.6g})")

@@ -259,9 +259,13 @@ sda.sweep.run_sweep({space!r}, trial=sweep_trials.quadratic,
     study = run_sweep(space, trial=sweep_trials.quadratic, client=address,
                       storage=storage, fixed={"sleep": 0.1}, timeout=120)
     assert_each_point_once(study, space)
+    # the trials the killed driver left: FAIL, without the traceback of a
+    # recorded failure
     interrupted = [t for t in study.get_trials()
-                   if t.user_attrs.get("interrupted")]
-    assert interrupted and all(t.state.name == "FAIL" for t in interrupted)
+                   if sda.sweep.driver.interrupted(t)]
+    assert interrupted and all(t.state.name == "FAIL"
+                               and "traceback" not in t.user_attrs
+                               for t in interrupted)
 
 
 # -- PostgreSQL -------------------------------------------------------------------

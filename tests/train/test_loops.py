@@ -7,7 +7,8 @@ import pytest
 
 from helpers import clustered_sets, small_sda
 from sda.train.progress import ProgressPrinter
-from sda.train import History, finetune, pretrain, run_epochs
+from sda.train import (DivergenceError, History, finetune, pretrain,
+                       run_epochs)
 
 
 def model_and_sets(seed=0, n=(60, 40, 40)):
@@ -106,3 +107,15 @@ def test_progress_lines_show_elapsed_time_and_time_left():
     assert "elapsed, ~" in lines[0] and lines[0].endswith("left]")
     assert lines[-1].startswith("Fine-tuning epoch 2, cost ")
     assert "validation error" in lines[-1] and "(test " in lines[-1]
+
+
+def test_a_cost_beyond_float32s_range_is_named_whatever_the_factor():
+    from sda.train.loop import Guard
+    for guard in (Guard(None), Guard(None, 0.1)):
+        assert not guard.ok(1e39)
+        message = str(guard.diverged(1e39, "dA epoch 0, minibatch 3"))
+        assert message.startswith("dA epoch 0, minibatch 3: the cost 1e+39 "
+                                  "is beyond float32's range")
+    with pytest.raises(DivergenceError, match="dA epoch 0, minibatch 1: "
+                                              "the cost is nan"):
+        run_epochs(lambda i: [1.0, np.nan][i], 2, 1, phase="dA")
