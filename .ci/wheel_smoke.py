@@ -18,7 +18,7 @@ train_x = datasets[0][0]
 model = sda.SdA(numpy_rng=1, n_ins=784, hidden_layers_sizes=[20], n_outs=10,
                 corruption_levels=[0.1])
 cost = model.pretraining_functions(train_x, batch_size=20)[0](0)
-# minibatch 1 runs the fused C step, compiled from the wheel's sda/c headers
+# minibatch 1 runs the fused C step, compiled from the wheel's sda/ops/c headers
 fused = model.pretraining_functions(train_x, batch_size=1)[0]
 assert "DenoisingSGDStep" in str(fused.function.maker.fgraph.toposort())
 assert math.isfinite(fused(0))
