@@ -3,13 +3,14 @@
 Pillow writes the filter mosaics and Matplotlib the plots.  Plots are drawn
 on a :class:`matplotlib.figure.Figure` with its own Agg canvas
 (:func:`figure`), never through ``pyplot``, so that no backend is switched
-and no figure is left open in a notebook or a GUI session; Matplotlib is
-imported only when a plot is made (it takes longer to import than the
-rest of the library).  Every picture is written atomically, as every other
-output (:func:`sda.files.atomic_write`).
+and no figure is left open in a notebook or a GUI session.  Every picture
+is written atomically, as every other output (:func:`sda.files.atomic_write`).
 """
 
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from PIL import Image
 
 from .files import as_path, atomic_write
@@ -80,9 +81,6 @@ def save_filters(W, path, img_shape=(28, 28), tile_shape=(10, 10),
 def figure(**kwargs):
     """A Matplotlib ``Figure`` on an Agg canvas of its own (``kwargs`` go to
     ``Figure``): drawn off screen, whatever backend pyplot uses."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     fig = Figure(**kwargs)
     FigureCanvasAgg(fig)
     return fig
@@ -96,8 +94,6 @@ def save_figure(fig, path, dpi=100):
 
 def plot_learning_curves(history, path):
     """Pretraining cost per layer and epoch; validation and test error per epoch."""
-    from matplotlib.ticker import MaxNLocator
-
     fig = figure(figsize=(11, 4))
     ax_pre, ax_fine = fig.subplots(1, 2)
     for layer, costs in enumerate(history.pretraining_costs):

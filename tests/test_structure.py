@@ -12,11 +12,8 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "sda"
 
-#: Third-party modules that may be imported inside functions: the optional
-#: extras, and Matplotlib, which takes longer to import than all of sda and
-#: is needed only to draw a plot.
-LAZY_ALLOWED = ("jax", "optuna", "dask", "distributed", "yaml", "sklearn",
-                "matplotlib", "scipy_openblas32")
+#: What may be imported inside functions: the optional extras only.
+LAZY_ALLOWED = ("jax", "optuna", "dask", "distributed", "yaml", "sklearn")
 
 #: The most lines a module may have ("no module much over 400 lines").
 MAX_LINES = 450

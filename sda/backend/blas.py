@@ -20,6 +20,11 @@ import pytensor
 
 from .._compat import user_set
 
+try:  # a dependency of sda; PyTensor's own detection is left if it is gone
+    import scipy_openblas32
+except ImportError:
+    scipy_openblas32 = None
+
 __all__ = ["blas_ldflags", "configure_blas"]
 
 # The BLAS entry points PyTensor's C ops and headers declare (blas_headers.py).
@@ -29,9 +34,7 @@ _BLAS_NAMES = ("gemm gemv ger dot axpy scal copy swap nrm2 asum symm syrk "
 
 def scipy_openblas_ldflags():
     """``blas__ldflags`` for the ``scipy-openblas32`` wheel, or '' if absent."""
-    try:
-        import scipy_openblas32
-    except ImportError:
+    if scipy_openblas32 is None:
         return ""
     libdir = scipy_openblas32.get_lib_dir()
     if not os.path.exists(os.path.join(libdir, "libscipy_openblas.so")):

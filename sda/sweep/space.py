@@ -8,6 +8,8 @@ import itertools
 import json
 import numbers
 
+from optuna.distributions import CategoricalDistribution
+
 __all__ = ["check_space", "grid_points", "distributions", "encode",
            "decode", "key", "label"]
 
@@ -47,7 +49,6 @@ def decode(value, choices):
 
 def distributions(space):
     """Optuna's distribution of each parameter: its values, encoded."""
-    from optuna.distributions import CategoricalDistribution
     return {name: CategoricalDistribution([encode(v) for v in values])
             for name, values in space.items()}
 
