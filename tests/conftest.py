@@ -1,4 +1,10 @@
-"""Shared fixtures: floatX switching and the embedded MNIST (helpers are in helpers.py)."""
+"""Shared fixtures: floatX switching and the embedded MNIST (helpers are in helpers.py).
+
+The folders of ``tests/`` mirror the subpackages of ``sda/`` (``tests/models``
+for ``sda/models``, ...); the files at the top test the top-level modules,
+or cut across the package (structure, hostile inputs, docs, examples, files
+of earlier versions) and say so.
+"""
 
 import pytensor
 import pytest

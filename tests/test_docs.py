@@ -1,4 +1,7 @@
-"""The code in README.md and docs/ runs as written, so it cannot drift from the library."""
+"""The code in README.md and docs/ runs as written, so it cannot drift from the library.
+
+A cross-cutting suite, at the top of ``tests/``.
+"""
 
 import re
 from pathlib import Path

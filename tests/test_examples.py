@@ -1,4 +1,8 @@
-"""The example scripts: tiny runs through their command lines, and the tutorial's own calls."""
+"""The example scripts: tiny runs through their command lines, and the tutorial's own calls.
+
+A cross-cutting suite (the examples use the whole package), at the top of
+``tests/``.
+"""
 
 import json
 import os

@@ -4,7 +4,8 @@ argument, in bounded memory and time.
 Decompression bombs and special files are read in child processes, whose
 peak memory above an idle ``import sda`` is measured and whose run time is
 bounded by a timeout, so a regression shows as a number, not as a machine
-that swaps or a suite that hangs.
+that swaps or a suite that hangs.  A cross-cutting suite: it feeds every
+reader and entry point, so it stays at the top of ``tests/``.
 """
 
 import errno
