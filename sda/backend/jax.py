@@ -37,6 +37,7 @@ all of it here:
   a single step gets streams of its own (:meth:`JaxBackend.separate_streams`).
 """
 
+import contextlib
 import operator
 import warnings
 import weakref
@@ -139,7 +140,7 @@ class JaxBackend(Backend):
         block's copy is taken from the states jumped ahead by 2**127 draws
         (disjoint streams, as reproducible as the seed).
         """
-        return _JumpedStreams([r for r, _ in random_states([cost])])
+        return _jumped([r for r, _ in random_states([cost])])
 
     def data(self, variable):
         """A shared variable like ``variable`` whose value lives on JAX's
@@ -195,16 +196,16 @@ class JaxBackend(Backend):
         return run
 
 
-class _JumpedStreams:
-    def __init__(self, rngs):
-        self.rngs = rngs
-
-    def __enter__(self):
-        self.saved = [r.get_value(borrow=True) for r in self.rngs]
-        for r, generator in zip(self.rngs, self.saved):
-            r.set_value(np.random.Generator(generator.bit_generator.jumped()),
-                        borrow=True)
-
-    def __exit__(self, *exc):
-        for r, generator in zip(self.rngs, self.saved):
+@contextlib.contextmanager
+def _jumped(rngs):
+    """The random states ``rngs`` jumped ahead by 2**127 draws, restored
+    after."""
+    saved = [r.get_value(borrow=True) for r in rngs]
+    for r, generator in zip(rngs, saved):
+        r.set_value(np.random.Generator(generator.bit_generator.jumped()),
+                    borrow=True)
+    try:
+        yield
+    finally:
+        for r, generator in zip(rngs, saved):
             r.set_value(generator, borrow=True)

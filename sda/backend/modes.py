@@ -171,8 +171,7 @@ def uses_jax(mode=None):
     if mode is None:
         mode = get_mode()
     if isinstance(mode, str):
-        return check_mode(mode) == "JAX" or isinstance(
-            pytensor_mode(check_mode(mode)).linker, JAXLinker)
+        mode = pytensor_mode(check_mode(mode))
     return isinstance(mode.linker, JAXLinker)
 
 

@@ -64,11 +64,11 @@ class LayerInputCache:
         #: one shared variable per layer k >= 1; empty unless in use
         self.inputs = {}
         for k, layer in enumerate(layers[1:], 1):
+            empty = np.zeros((0, layer.n_in), dtype)
+            self.inputs[k] = pytensor.shared(empty, name=f"cached_input{k}")
             # where the steps compiled now read it from the start (a device
             # array for JAX), so that they read this variable itself
-            self.inputs[k] = pytensor.shared(np.zeros((0, layer.n_in), dtype),
-                                             name=f"cached_input{k}")
-            backend.hold(self.inputs[k], np.zeros((0, layer.n_in), dtype))
+            backend.hold(self.inputs[k], empty)
         self._stamps = {}
         self._fill_fns = {}
 

@@ -72,11 +72,19 @@ def _recover(study, space):
         deepcopy=False, states=(TrialState.COMPLETE,))}
     n = 0
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        study.tell(t.number, state=TrialState.FAIL)
-        if t.params and key(t.params, space) not in done:
-            study.enqueue_trial(dict(t.params), skip_if_exists=False)
+        _interrupted(study, t.number,
+                     None if key(t.params, space) in done else t.params)
         n += 1
     return n
+
+
+def _interrupted(study, trial, params):
+    """Tell ``trial`` (a trial or its number) FAIL without a traceback,
+    which marks it interrupted (:func:`interrupted`), and queue
+    ``params`` (its point, unless None) again."""
+    study.tell(trial, state=TrialState.FAIL)
+    if params:
+        study.enqueue_trial(dict(params), skip_if_exists=False)
 
 
 def _queue_grid(study, space):
@@ -261,9 +269,7 @@ def _drive(space, trial, sampler, total, storage, study_name, client,
 def _record(study, t, future, metric):
     """Tell the study how trial ``t`` (run as ``future``) ended."""
     if future.status == "cancelled":  # not run to the end: run it again
-        study.tell(t, state=TrialState.FAIL)
-        if t.params:
-            study.enqueue_trial(dict(t.params), skip_if_exists=False)
+        _interrupted(study, t, t.params)
         return
     if future.status != "finished":  # raised, or lost with its worker
         try:
