@@ -26,6 +26,7 @@ from pytensor.link.jax.linker import JAXLinker
 from .._compat import user_set
 from ..errors import SlowBackendWarning
 from ..ops.elementwise import TAG as VECTORISED
+from ..ops.blas import TAG as THREADS
 from ..ops.fused import TAG as FUSED
 from . import jax
 from .blas import blas_ldflags
@@ -145,7 +146,7 @@ def _new_backend(name, mode):
     if backend.runs_c:
         excluded = pytensor.config.optimizer_excluding.split(":")
         backend.mode = mode.including(FUSED, *(
-            [] if VECTORISED in excluded else [VECTORISED]))
+            tag for tag in (VECTORISED, THREADS) if tag not in excluded))
     return backend
 
 

@@ -29,7 +29,7 @@ import pytensor
 from .._compat import gxx_supports_openmp, user_set
 
 __all__ = ["FOLDER", "SIMD_ARGS", "typenum", "version", "use_openmp",
-           "openmp_args"]
+           "openmp_args", "thread_args"]
 
 #: The folder of the C headers.
 FOLDER = str(Path(__file__).resolve().parent / "c")
@@ -63,6 +63,11 @@ def use_openmp():
     return gxx_supports_openmp()
 
 
+def thread_args():
+    """Compiler flags for OpenMP threads, if :func:`use_openmp`."""
+    return ["-fopenmp"] if use_openmp() else []
+
+
 def openmp_args():
     """Compiler flags of the fused steps: threads if :func:`use_openmp`."""
-    return (["-fopenmp"] if use_openmp() else []) + SIMD_ARGS
+    return thread_args() + SIMD_ARGS

@@ -108,9 +108,8 @@ class _FusedStep(COp):
                             if self.inplace else {})
 
     def c_support_code_apply(self, node, name):
-        # each node keeps its thread pacing and its scratch memory
-        return (f"static sda_pace sda_pace_{name} = SDA_PACE_INIT;\n"
-                f"static sda_scratch sda_scratch_{name} = SDA_SCRATCH_INIT;")
+        # each node keeps its scratch memory
+        return f"static sda_scratch sda_scratch_{name} = SDA_SCRATCH_INIT;"
 
     def c_header_dirs(self, **kwargs):
         return [csource.FOLDER]
@@ -125,6 +124,7 @@ class _FusedStep(COp):
 
     def c_code_cache_version(self):
         return csource.version("sda_fused.h", "sda_fused_impl.h",
+                               "sda_threads.h",
                                "sda_vectorised.h", "sda_vectorised_impl.h",
                                glue=_GLUE)
 
@@ -227,7 +227,7 @@ class DenoisingSGDStep(_FusedStep):
     {_scalar_output_code(cost, csource.typenum(dtype), fail)}
     if (sda_da_step_{dtype}({W_out}, {bhid_out}, {bvis_out}, {x}, {tilde_x},
                             {_data(lr, dtype)}[0], {_data(cost, dtype)},
-                            &sda_pace_{name}, &sda_scratch_{name})) {{
+                            &sda_scratch_{name})) {{
         {fail}
     }}
 }}"""
@@ -328,7 +328,7 @@ class MLPSGDStep(_FusedStep):
         PyArrayObject *b_out[{L + 1}] = {{{", ".join(new[1::2])}}};
         if (sda_mlp_step_{dtype}({L}, W_out, b_out, dims, {x}, label,
                                  {_data(lr, dtype)}[0], {_data(cost, dtype)},
-                                 &sda_pace_{name}, &sda_scratch_{name})) {{
+                                 &sda_scratch_{name})) {{
             {fail}
         }}
     }}

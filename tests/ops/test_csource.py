@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from pytensor.tensor.blas_headers import blas_header_text
+
 from sda.ops import csource
 
 SDA = Path(csource.FOLDER).parent
@@ -21,10 +23,13 @@ def test_no_c_is_left_in_python_templates():
 def test_the_headers_compile_without_warnings(tmp_path, openmp):
     """As PyTensor compiles them (g++), with -Wall -Wextra as errors."""
     source = tmp_path / "check.cpp"
+    # sda_blas.h comes after PyTensor's BLAS declarations, as in its ops
     source.write_text('#include <Python.h>\n'
                       '#define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION\n'
                       '#include <numpy/arrayobject.h>\n'
-                      '#include "sda_fused.h"\n')
+                      '#include "sda_fused.h"\n'
+                      + blas_header_text() +
+                      '#include "sda_blas.h"\n')
     flags = (["-fopenmp"] if openmp else []) + csource.SIMD_ARGS
     done = subprocess.run(
         ["g++", "-std=c++17", "-O3", "-Wall", "-Wextra", "-Werror",

@@ -9,98 +9,17 @@
    mathematics allows: a product and the update that follows it are done
    row by row while the row is in the L1 cache, and rows multiplied by an
    input that is exactly zero are skipped.  Rows are split over OpenMP
-   threads (when compiled with -fopenmp) in a way that gives the same sums
-   on any number of threads, serial included. */
+   threads (when compiled with -fopenmp; how many: sda_threads.h) in a way
+   that gives the same sums on any number of threads, serial included. */
 #ifndef SDA_FUSED_H
 #define SDA_FUSED_H
 
 #include <math.h>
 #include <stdlib.h>
+#include "sda_threads.h"
 #include "sda_vectorised.h"
 
 #define SDA_RESTRICT __restrict__
-
-/* The threading pragmas; without OpenMP the parallel region runs once, as
-   thread 0 of 1 (the `omp simd` loops are vectorised either way). */
-#ifdef _OPENMP
-#define SDA_OMP(directive) _Pragma(#directive)
-#else
-#define SDA_OMP(directive)
-#endif
-
-#ifdef _OPENMP
-#include <omp.h>
-static int sda_thread(void) { return omp_get_thread_num(); }
-static int sda_nthreads(void) { return omp_get_num_threads(); }
-static double sda_now(void) { return omp_get_wtime(); }
-static int sda_max_threads(void) { return omp_get_max_threads(); }
-#else
-static int sda_thread(void) { return 0; }
-static int sda_nthreads(void) { return 1; }
-static double sda_now(void) { return 0; }
-static int sda_max_threads(void) { return 1; }
-#endif
-
-/* How many threads a step gets.  Threads pay off only for a step that
-   moves a million bytes' worth of weights or more; then OpenMP's count
-   (OMP_NUM_THREADS, by default the cores), unless one thread has been
-   faster lately.  A step split over threads waits at barriers for all of
-   them, so when another process takes a core it can take a hundred times
-   longer (measured: two trainings on two cores, 16 and 1427 steps/s,
-   against about 700 each on one thread each).  So each op node keeps a
-   moving average of its step time the way it runs, and now and then times
-   eight steps the other way (the last six count: the first ones wake the
-   threads up).  It switches when the other way was 20 % faster; if not,
-   the next trial comes twice as late (64 steps, then up to 8192).  A run
-   that gets 25 % slower than the other way's last trial tries it at once.
-   The first steps, which start the threads, are not counted. */
-typedef struct {
-    double avg[2];          /* step time: one thread, several */
-    double trial_sum;
-    long calls, next_try, interval;
-    int threaded;           /* the way steps run, but for trials */
-    int trial_left;         /* steps left in the current trial */
-} sda_pace;
-
-#define SDA_PACE_INIT {{0, 0}, 0, 0, 64, 64, 1, 0}
-#define SDA_TRIAL 8
-#define SDA_TRIAL_SKIP 2
-
-static int sda_threads(sda_pace *p, npy_intp work)
-{
-    const int nmax = work < (1 << 18) ? 1 : sda_max_threads();
-    if (nmax <= 1) return 1;
-    if (++p->calls > 8 && p->trial_left == 0 && p->calls >= p->next_try) {
-        p->trial_left = SDA_TRIAL;
-        p->trial_sum = 0;
-    }
-    return (p->trial_left > 0 ? !p->threaded : p->threaded) ? nmax : 1;
-}
-
-static void sda_paced(sda_pace *p, npy_intp work, int nt, double seconds)
-{
-    const int way = nt > 1;
-    if (work < (1 << 18) || sda_max_threads() <= 1 || p->calls <= 8) return;
-    if (p->trial_left > 0) {
-        if (SDA_TRIAL - p->trial_left >= SDA_TRIAL_SKIP) p->trial_sum += seconds;
-        if (--p->trial_left == 0) {
-            p->avg[way] = p->trial_sum / (SDA_TRIAL - SDA_TRIAL_SKIP);
-            if (p->avg[way] < 0.8 * p->avg[!way]) {
-                p->threaded = way;
-                p->interval = 64;
-            } else if (p->interval < 8192) {
-                p->interval *= 2;
-            }
-            p->next_try = p->calls + p->interval;
-        }
-        return;
-    }
-    if (p->avg[way] == 0) p->avg[way] = seconds;
-    else p->avg[way] += (seconds - p->avg[way]) / 32;
-    if (p->avg[!way] > 0 && p->avg[way] > 1.25 * p->avg[!way]
-            && p->next_try > p->calls + 1)
-        p->next_try = p->calls + 1;
-}
 
 /* Partial sums over rows are kept per chunk of rows, not per thread, so
    that a step gives the same result on any number of threads (up to this

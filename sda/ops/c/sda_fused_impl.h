@@ -113,14 +113,14 @@ static void F(sda_gather)(PyArrayObject *a, T *out)
 static int F(sda_da_step)(PyArrayObject *W_arr, PyArrayObject *bh_arr,
                           PyArrayObject *bv_arr, PyArrayObject *x_arr,
                           PyArrayObject *xt_arr, T lr, T *cost_out,
-                          sda_pace *pace, sda_scratch *scratch)
+                          sda_scratch *scratch)
 {
     const npy_intp m = PyArray_DIMS(W_arr)[0], n = PyArray_DIMS(W_arr)[1];
     T *W = (T *)PyArray_DATA(W_arr);
     T *bh = (T *)PyArray_DATA(bh_arr);
     T *bv = (T *)PyArray_DATA(bv_arr);
-    const int nt = sda_threads(pace, m * n);
-    const double started = sda_now();
+    const int nt = sda_threads((double)m * n);
+    (void)nt;  /* unused without OpenMP */
     /* scratch: row indices first, for their alignment; then the chunks'
        partial costs, x, xt, da (m each), y, dh (n each), one accumulator
        of n per chunk of rows */
@@ -199,7 +199,6 @@ static int F(sda_da_step)(PyArrayObject *W_arr, PyArrayObject *bh_arr,
         }
         for (j = j0; j < j1; ++j) bh[j] -= lr * dh[j];
     }
-    sda_paced(pace, m * n, nt, sda_now() - started);
     {
         double cost = 0;
         for (int u = 0; u < SDA_CHUNKS; ++u) cost += costs[u];
@@ -216,7 +215,7 @@ static int F(sda_da_step)(PyArrayObject *W_arr, PyArrayObject *bh_arr,
 static int F(sda_mlp_step)(npy_intp L, PyArrayObject **Wout,
                            PyArrayObject **bout, const npy_intp *dims,
                            PyArrayObject *x_arr, npy_int64 label, T lr,
-                           T *cost_out, sda_pace *pace, sda_scratch *scratch)
+                           T *cost_out, sda_scratch *scratch)
 {
     npy_intp l, total = 0, widest = 0, work = 0;
     for (l = 0; l <= L + 1; ++l) {
@@ -224,8 +223,8 @@ static int F(sda_mlp_step)(npy_intp L, PyArrayObject **Wout,
         if (dims[l] > widest) widest = dims[l];
         if (l <= L) work += dims[l] * dims[l + 1];
     }
-    const int nt = sda_threads(pace, work);
-    const double started = sda_now();
+    const int nt = sda_threads((double)work);
+    (void)nt;  /* unused without OpenMP */
     /* scratch: row indices; the pointers h[l] to the activations of layer
        l (h[0] = x, h[L + 1] the logits) and the activations; two deltas;
        one accumulator per chunk of rows */
@@ -316,7 +315,6 @@ static int F(sda_mlp_step)(npy_intp L, PyArrayObject **Wout,
             { T *tmp = d; d = dprev; dprev = tmp; }
         }
     }
-    sda_paced(pace, work, nt, sda_now() - started);
     *cost_out = (T)cost;
     return 0;
 }

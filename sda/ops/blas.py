@@ -1,0 +1,124 @@
+"""PyTensor's matrix products with sda's threads, for the C backend.
+
+PyTensor's C ops for ``A @ B`` (``Gemm``, ``Dot22``, ``Dot22Scalar``),
+matrix-vector products (``CGemv``) and rank-one updates (``CGer``) call
+OpenBLAS, which runs each large call on its own pool of threads, all the
+cores.  When another process takes a core, a call split over the pool
+waits for the thread that lost its core, and the pool's threads spin
+between calls, taking cycles from the thread doing the work: measured on
+2 cores with one foreign process, a fine-tuning step at minibatch 20 ran
+2.4x slower than with one thread.
+
+The ops here are those ops with the same code, calling the products
+through wrappers (``sda/ops/c/sda_blas.h``) that run OpenBLAS on one
+thread and split the output over sda's OpenMP threads: one or all of
+them, whichever the policy that all of sda's C ops share finds faster,
+from the measured time between one step and the next
+(``sda/ops/c/sda_threads.h``).  The
+pieces are cut at multiples of 64 rows, so the results are the same for
+any number of threads.
+
+A rewrite under the tag :data:`TAG` swaps them in; the library's C modes
+include it (:func:`sda.compile_mode`), other modes never run it, and it
+leaves the graph alone unless PyTensor is linked to an OpenBLAS (as
+``import sda`` arranges, :mod:`sda.backend.blas`).  The PyTensor flag
+``optimizer_excluding=sda_threads`` leaves OpenBLAS's own threads in
+charge.
+"""
+
+from pathlib import Path
+
+import pytensor
+from pytensor.compile.mode import optdb
+from pytensor.graph.rewriting.basic import dfs_rewriter, node_rewriter
+from pytensor.tensor.blas import Dot22, Dot22Scalar, Gemm
+from pytensor.tensor.blas_c import CGemv, CGer
+
+from . import csource
+
+__all__ = ["TAG", "threaded", "ThreadedGemm", "ThreadedDot22",
+           "ThreadedDot22Scalar", "ThreadedCGemv", "ThreadedCGer"]
+
+#: This module's text: part of the compiled code's version.
+_GLUE = Path(__file__).read_text()
+
+
+class _Threaded:
+    """What every threaded product adds to PyTensor's op: the wrappers'
+    header after PyTensor's BLAS declarations, OpenMP, a version."""
+
+    def c_support_code(self, **kwargs):
+        return super().c_support_code(**kwargs) + '\n#include "sda_blas.h"\n'
+
+    def c_header_dirs(self, **kwargs):
+        return [*super().c_header_dirs(**kwargs), csource.FOLDER]
+
+    def c_compile_args(self, **kwargs):
+        return [*super().c_compile_args(**kwargs), *csource.thread_args()]
+
+    def c_code_cache_version(self):
+        version = super().c_code_cache_version()
+        if not version:  # PyTensor's code is not versioned: neither is this
+            return version
+        return (*version, *csource.version("sda_blas.h", "sda_threads.h",
+                                           glue=_GLUE))
+
+    def __str__(self):
+        return f"sda_{super().__str__()}"
+
+
+class ThreadedGemm(_Threaded, Gemm):
+    """PyTensor's ``Gemm`` on sda's threads."""
+
+
+class ThreadedDot22(_Threaded, Dot22):
+    """PyTensor's ``Dot22`` on sda's threads."""
+
+
+class ThreadedDot22Scalar(_Threaded, Dot22Scalar):
+    """PyTensor's ``Dot22Scalar`` on sda's threads."""
+
+
+class ThreadedCGemv(_Threaded, CGemv):
+    """PyTensor's ``CGemv`` on sda's threads."""
+
+
+class ThreadedCGer(_Threaded, CGer):
+    """PyTensor's ``CGer`` on sda's threads."""
+
+
+#: PyTensor's op class -> its threaded twin.
+_TWINS = {cls.__mro__[2]: cls for cls in (
+    ThreadedGemm, ThreadedDot22, ThreadedDot22Scalar, ThreadedCGemv,
+    ThreadedCGer)}
+
+
+def threaded(op):
+    """The threaded twin of one of PyTensor's BLAS ops (same parameters),
+    or None for any other op."""
+    twin = _TWINS.get(type(op))
+    if twin is None:
+        return None
+    return twin(**{name: getattr(op, name) for name in op.__props__})
+
+
+def _links_openblas():
+    flags = str(pytensor.config.blas__ldflags)
+    return "openblas" in flags
+
+
+@node_rewriter(list(_TWINS))
+def _local_threaded_blas(fgraph, node):
+    if type(node.op) not in _TWINS or not _links_openblas():
+        return False
+    return threaded(node.op)(*node.inputs, return_list=True)
+
+
+#: The rewrite tag that puts the threaded products in; the library's C
+#: modes include it (:func:`sda.compile_mode`).
+TAG = "sda_threads"
+
+# after PyTensor has made its products work in place (position 70)
+optdb.register("sda_threaded_blas",
+               dfs_rewriter(_local_threaded_blas, name="sda_threaded_blas"),
+               TAG, position=70.5)
