@@ -49,7 +49,8 @@ setup(
     extras_require={
         # pandas: scikit-learn's estimator checks of DataFrame input
         # psycopg2: the sweep test with a PostgreSQL record
-        "test": ["pytest>=8", "pandas", "psycopg2-binary"],
+        # threadpoolctl: the test that it caps sda's threads
+        "test": ["pytest>=8", "pandas", "psycopg2-binary", "threadpoolctl"],
         # sda.sklearn: DenoisingAutoencoder and SdAClassifier
         "sklearn": ["scikit-learn>=1.6"],
         # mode="JAX": the CPU build; for a GPU install a CUDA build of jax

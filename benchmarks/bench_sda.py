@@ -14,6 +14,11 @@ cell back to back in a shuffled order, so that all see the same machine.
 Samples during which other processes used more than ``--max-other`` cores
 are retried and, when quiet ones exist, left out.
 
+``--load N`` measures sda on a busy machine instead: it times every cell
+quiet, then with N foreign CPU-bound processes running (busy loops it
+starts and stops itself), both with sda's defaults and with one thread
+(``sda-1thread``), and prints the three side by side.
+
 Configurations:
 
 * ``sda``             the library as installed: its default mode and BLAS
@@ -23,6 +28,10 @@ Configurations:
 * ``sda-pt-sigmoid``  sda on the C backend with PyTensor's own element-wise
                       sigmoid and softplus (``optimizer_excluding=
                       sda_vectorised``), to measure :mod:`sda.elementwise`
+* ``sda-jax``         ``SDA_MODE=JAX``: XLA on this CPU (when JAX is installed)
+* ``sda-1thread``     ``OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1``: sda with
+                      every thread taken away (only with ``--configs``, and
+                      in the ``--load`` table)
 * references from ``--refs`` (default ``../shared/bench`` beside the
   checkout), run with ``--ref-python`` (an interpreter with torch):
   ``torch``, ``pt-ref-openblas`` (the tutorial written plainly in PyTensor,
@@ -35,12 +44,15 @@ Examples::
         --dtypes float32 --configs sda,sda-numba,sda-cvm-noblas
     python benchmarks/bench_sda.py --ref-python .bench-venv/bin/python
     python benchmarks/bench_sda.py --quick --base ../sda-before   # A/B
+    python benchmarks/bench_sda.py --load 1 --dtypes float32 \\
+        --batches 1,20,128                   # on a machine that is busy
     python benchmarks/bench_sda.py --steps pretrain0,pretrain0-gaussian,\\
         pretrain0-salt_and_pepper --batches 1,128 --dtypes float32 \\
         --configs sda                          # the cost of each noise
 """
 
 import argparse
+import importlib.util
 import json
 import os
 import random
@@ -150,8 +162,8 @@ def limit(step, batch, dtype, limits, cached_inputs=False):
 
 
 #: The configurations sda is compared with, one ratio column each.
-BASELINES = ("torch", "pt-ref-openblas", "sda-numba", "sda-cvm-noblas",
-             "sda-pt-sigmoid", "sda-base")
+BASELINES = ("torch", "sda-jax", "pt-ref-openblas", "sda-numba",
+             "sda-cvm-noblas", "sda-pt-sigmoid", "sda-base")
 
 
 # -- workers -----------------------------------------------------------------
@@ -164,7 +176,13 @@ def configurations(refs, ref_python, base=None):
         "sda-numba": (worker, {"SDA_MODE": "NUMBA"}, ""),
         "sda-cvm-noblas": (worker, {"SDA_MODE": "CVM"}, "blas__ldflags="),
         "sda-pt-sigmoid": (worker, {}, "optimizer_excluding=sda_vectorised"),
+        # what a user gets by taking every thread away (the load table's
+        # reference); not a column of the main table unless asked for
+        "sda-1thread": (worker, {"OMP_NUM_THREADS": "1",
+                                 "OPENBLAS_NUM_THREADS": "1"}, ""),
     }
+    if importlib.util.find_spec("jax") is not None:  # XLA on the same CPU
+        plan["sda-jax"] = (worker, {"SDA_MODE": "JAX"}, "")
     if base:  # another checkout of sda (e.g. a git worktree of the last
         # release), timed by this worker: a before/after A/B in one run
         plan["sda-base"] = (worker, {"SDA_ROOT": str(Path(base).resolve())},
@@ -336,6 +354,63 @@ def describe(info):
     return json.dumps(short)
 
 
+# -- on a busy machine ---------------------------------------------------------
+
+def _foreign_processes(n):
+    """n busy loops, as another user's job would be."""
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+            for _ in range(n)]
+
+
+def load_report(args, plan):
+    """sda's samples/s quiet, under ``args.load`` foreign processes, and
+    under them on one thread, as markdown tables (one per dtype)."""
+    log = open(os.devnull, "w")
+    # under load a cell gets a longer warm-up: sda's thread policy (one
+    # thread or all) settles in a few tenths of a second
+    loaded = argparse.Namespace(**{
+        **vars(args), "max_other": args.load + 0.5,
+        "warmup_s": max(args.warmup_s, 0.5), "chunk_s": max(args.chunk_s, 0.3)})
+    report, t0 = [], time.perf_counter()
+    base = int("sda-base" in plan)  # the checkout of --base, under load
+    for dtype in args.dtypes.split(","):
+        progress(f"{dtype}: quiet")
+        quiet, info, _ = run(args, {"sda": plan["sda"]}, dtype, log)
+        progress(f"{dtype}: {args.load} foreign process(es)")
+        foreign = _foreign_processes(args.load)
+        try:
+            time.sleep(1.0)
+            busy, _, _ = run(loaded, {k: plan[k] for k in
+                                      ("sda", "sda-1thread", "sda-base")
+                                      if k in plan}, dtype, log)
+        finally:
+            for proc in foreign:
+                proc.kill()
+                proc.wait()
+        q = summarise(quiet, args.max_other)
+        b = summarise(busy, loaded.max_other)
+        report += [f"### {dtype}: samples/s, median of {args.rounds} rounds; "
+                   f"quiet, then with {args.load} foreign CPU-bound "
+                   f"process(es) on {os.cpu_count()} CPUs", "",
+                   "| step | batch | quiet | under load | under load, one "
+                   "thread | load / quiet | load / one thread |"
+                   + (" sda-base under load |" if base else ""),
+                   "|---" * (7 + base) + "|"]
+        for step, batch in sorted({(s_, b_) for (_, s_, b_) in q},
+                                  key=lambda k: (ALL_STEPS.index(k[0]), k[1])):
+            vq = q.get(("sda", step, batch), (0,))[0]
+            vl = b.get(("sda", step, batch), (0,))[0]
+            v1 = b.get(("sda-1thread", step, batch), (0,))[0]
+            vb = b.get(("sda-base", step, batch), (0,))[0]
+            report.append(
+                f"| {step} | {batch} | {vq:.0f} | {vl:.0f} | {v1:.0f} | "
+                f"{vl / vq if vq else 0:.0%} | {vl / v1 if v1 else 0:.2f}× |"
+                + (f" {vb:.0f} |" if base else ""))
+        report += ["", f"- sda: {describe(info.get('sda'))}", ""]
+    report.append(f"Wall time {time.perf_counter() - t0:.0f} s.")
+    return "\n".join(report)
+
+
 def report_from_json(dump, args):
     """The tables of an earlier run, from its ``--json`` file."""
     lines = []
@@ -358,7 +433,9 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", default=",".join(STEPS),
                     help=f"comma list of {', '.join(ALL_STEPS)}")
-    ap.add_argument("--batches", default="1,20,128")
+    ap.add_argument("--batches", default=None,
+                    help="comma list of minibatch sizes (default 1,20,128; "
+                         "1,20 with --quick)")
     ap.add_argument("--dtypes", default="float32,float64")
     ap.add_argument("--configs", default="",
                     help="comma list of configuration labels (default all)")
@@ -378,7 +455,11 @@ def main(argv=None):
     ap.add_argument("--n-train", type=int, default=2560)
     ap.add_argument("--max-other", type=float, default=0.4)
     ap.add_argument("--quick", action="store_true",
-                    help="3 rounds, float32, minibatches 1 and 20")
+                    help="3 rounds, float32, minibatches 1 and 20 (unless "
+                         "--batches says)")
+    ap.add_argument("--load", type=int, default=0, metavar="N",
+                    help="time sda quiet, then with N foreign CPU-bound "
+                         "processes, with its defaults and on one thread")
     ap.add_argument("--json", help="also write every sample here")
     ap.add_argument("--from-json", metavar="FILE",
                     help="print the tables of an earlier --json run")
@@ -388,10 +469,17 @@ def main(argv=None):
                                args))
         return 0
     if args.quick:
-        args.rounds, args.dtypes, args.batches = 3, "float32", "1,20"
+        args.rounds, args.dtypes = 3, "float32"
+        args.batches = args.batches or "1,20"
     plan = configurations(Path(args.refs), args.ref_python, args.base)
+    args.batches = args.batches or "1,20,128"
+    if args.load:
+        print(load_report(args, plan))
+        return 0
     if args.configs:
         plan = {k: plan[k] for k in args.configs.split(",") if k in plan}
+    else:
+        plan.pop("sda-1thread")
     baselines = [b for b in BASELINES if b in plan]
     t0 = time.perf_counter()
     report, dump = [], {}

@@ -89,8 +89,10 @@ class Bench:
         elif step == "validate":
             fn = self.pytensor.function(
                 [idx := self.pytensor.tensor.lscalar("i")], m.errors,
-                givens={m.x: self.X[idx * batch:(idx + 1) * batch],
-                        m.y: self.Y[idx * batch:(idx + 1) * batch]},
+                # as the library takes a minibatch (a (1, n) row at batch
+                # 1, static-length slices under JAX)
+                givens={m.x: self.sda.data.minibatch(self.X, idx, batch),
+                        m.y: self.sda.data.minibatch(self.Y, idx, batch)},
                 mode=self.sda.compile_mode())
         else:
             raise ValueError(f"unknown step {step!r}")

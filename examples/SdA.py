@@ -9,7 +9,7 @@ rate 0.1) with early stopping, minibatches of one example.  It writes to
 first layer's filters (``filters_layer0.png``).
 
     python examples/SdA.py                 # the tutorial's recipe (~30 min)
-    python examples/SdA.py --quick         # about 1.5 minutes
+    python examples/SdA.py --quick         # about 2 minutes on 2 cores
     python examples/SdA.py --resume SdA_output   # after Ctrl-C or a crash
 """
 
@@ -33,9 +33,10 @@ from sda.train.progress import ProgressPrinter, format_seconds
 from sda.viz import plot_learning_curves, save_filters
 
 #: --quick: minibatches of 20 and the dA tutorial's learning rate; measured
-#: on 2 cores: 1.4 min, first-layer filters with strokes and blobs, 3.0 % test
-#: error (tests/test_examples.py checks the preset, docs/reproduction.md has
-#: the run)
+#: on 2 cores: 1:50 quiet, 2:30 with another CPU-bound process running;
+#: first-layer filters with strokes and blobs, 3.0 % test error
+#: (tests/test_examples.py checks the preset, docs/reproduction.md has the
+#: run)
 QUICK = {"pretraining_epochs": 5, "pretrain_lr": 0.1, "training_epochs": 4,
          "batch_size": 20}
 
@@ -192,7 +193,7 @@ def recipe_of(checkpointer):
 
 def build_parser():
     ap = cli.example_parser(__file__, __doc__, "SdA_output")
-    ap.add_quick(QUICK, "about a minute and a half")
+    ap.add_quick(QUICK, "about two minutes")
     ap.add_argument("--finetune-lr", type=cli.positive_float, default=0.1,
                     help="fine-tuning learning rate")
     ap.add_argument("--pretraining-epochs", type=cli.non_negative_int,

@@ -8,8 +8,10 @@ the process may use), whichever has lately done more work per second of
 the program's time.  It measures in windows of at least 8 calls and 20 ms;
 now and then it runs a window the other way (after one window to let the
 threads wake up, or spin down), switches if that was 20 % faster, and
-otherwise tries again twice as late.  A window 20 % slower than the other
-way's last one starts a trial at once.  So a training step uses both cores
+otherwise tries again twice as late.  A window 30 % slower than the average
+of its way, or 20 % slower than the other way's last trial, starts a trial
+at once; a window whose work per call changed by 10 % (another step)
+forgets the rates measured on the old work.  So a training step uses both cores
 of a quiet machine, and one when another process is using the other:
 split over two threads, a step waits for the thread that lost its core.
 
@@ -36,7 +38,7 @@ class _Pace(ctypes.Structure):
     _fields_ = [("forced", ctypes.c_int), ("threaded", ctypes.c_int),
                 ("way", ctypes.c_int), ("trial", ctypes.c_int),
                 ("settle", ctypes.c_int), ("ready", ctypes.c_int),
-                ("rate", ctypes.c_double * 2),
+                ("rate", ctypes.c_double * 2), ("mix", ctypes.c_double),
                 ("win_start", ctypes.c_double), ("win_work", ctypes.c_double),
                 ("last", ctypes.c_double),
                 ("win_calls", ctypes.c_long), ("windows", ctypes.c_long),

@@ -171,3 +171,43 @@ def test_one_thread_when_another_process_takes_a_core():
         spinner.wait()
     assert state["rate"]["one"] > 0 and state["rate"]["several"] > 0
     assert not state["threaded"], state
+
+
+def test_threadpoolctl_caps_the_threads():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    mats, *_ = _products("float32")
+    a = np.ones((128, 1000), "float32")
+    b = np.ones((1000, 1000), "float32")
+    mats(a, b)  # OpenMP is loaded by now
+    with threadpoolctl.threadpool_limits(1, user_api="openmp"):
+        before = policy()["windows"]
+        deadline = time.perf_counter() + 0.3
+        while time.perf_counter() < deadline:
+            mats(a, b)
+        # one thread at most: nothing for the policy to choose, or count
+        assert policy()["windows"] == before
+
+
+@pytest.mark.parametrize("batch", [1, 20])
+def test_training_is_the_same_on_one_thread_and_on_all(batch):
+    dtype = pytensor.config.floatX
+    rng = np.random.RandomState(0)
+    x = (rng.rand(200, 784) > 0.7) * rng.rand(200, 784)
+    y = rng.randint(0, 10, 200)
+    runs = {}
+    for way in ("one", "all"):
+        X, Y = sda.shared_dataset((x.astype(dtype), y))
+        model = sda.SdA(np.random.RandomState(1), n_ins=784,
+                        hidden_layers_sizes=[700, 300], n_outs=10)
+        with pinned(way):
+            for layer in model.pretraining_functions(X, batch):
+                for i in range(200 // batch):
+                    layer(i, 0.2, 0.05)
+            train, validate, _ = model.build_finetune_functions(
+                [(X, Y)] * 3, batch, 0.1)
+            for i in range(200 // batch):
+                train(i)
+            runs[way] = [p.get_value() for p in model.params], validate()
+    for one, several in zip(runs["one"][0], runs["all"][0]):
+        assert np.array_equal(one, several)
+    assert runs["one"][1] == runs["all"][1]

@@ -20,8 +20,11 @@
    (threads waking up, or spinning down); the way switches if that was
    20 % faster, else the next trial comes twice as late (after 4 windows,
    then up to 512).  A window 20 % slower than the other way's last trial
-   starts one at once.  A gap of 0.1 s between calls (the program doing
-   something else) starts a new window.
+   starts one at once, and so does a window 30 % slower than the average
+   of its way (another process has started).  A gap of 0.1 s between calls
+   (the program doing something else) starts a new window; a window whose
+   work per call differs by 10 % from the last ones (another step, another
+   layer) forgets the rates measured, which belong to the other work.
 
    Only calls of 2^18 multiply-adds or more are ever split: below that
    the threads cost more than they save. */
@@ -73,6 +76,7 @@ typedef struct {
     int settle;             /* the next window is not counted */
     int ready;              /* set up */
     double rate[2];         /* work per second: one thread, several */
+    double mix;             /* the work per call the rates were measured on */
     double win_start, win_work, last;
     long win_calls, windows, next_try, interval, trials, switches;
 } sda_pace;
@@ -108,10 +112,20 @@ static sda_pace *sda_pace_state(void)
 }
 
 /* A window of calls has ended, at `rate` work per second: count it. */
-static void sda_pace_window(sda_pace *p, double rate)
+static void sda_pace_window(sda_pace *p, double rate, double mix)
 {
     const int way = p->way;
     ++p->windows;
+    if (p->mix == 0 || mix > 1.1 * p->mix || mix < p->mix / 1.1) {
+        /* other work (another step, another layer): rates measured on the
+           old work say nothing of the new; the way stays, and the trials
+           keep their schedule */
+        p->mix = mix;
+        p->rate[0] = p->rate[1] = 0;
+        p->trial = p->settle = 0;
+        p->way = p->threaded;
+        return;
+    }
     if (p->trial == 1) {        /* threads waking up, or spinning down */
         p->trial = 2;
         return;
@@ -140,9 +154,10 @@ static void sda_pace_window(sda_pace *p, double rate)
         p->settle = 0;
         return;
     }
+    const int dropped = p->rate[way] > 0 && rate < 0.7 * p->rate[way];
     p->rate[way] = p->rate[way] == 0 ? rate
                                      : p->rate[way] + (rate - p->rate[way]) / 4;
-    if (p->windows >= p->next_try
+    if (p->windows >= p->next_try || dropped
             || (p->rate[!way] > 0 && p->rate[way] < 0.8 * p->rate[!way])) {
         p->trial = 1;
         p->way = !way;
@@ -164,7 +179,8 @@ static int sda_threads(double work)
         p->win_calls = 0;
     } else if (p->win_calls >= SDA_WINDOW_CALLS
                && now - p->win_start >= SDA_WINDOW_S) {
-        sda_pace_window(p, p->win_work / (now - p->win_start));
+        sda_pace_window(p, p->win_work / (now - p->win_start),
+                        p->win_work / p->win_calls);
         p->win_start = now;
         p->win_work = 0;
         p->win_calls = 0;
