@@ -193,7 +193,7 @@ def recipe_of(checkpointer):
 
 def build_parser():
     ap = cli.example_parser(__file__, __doc__, "SdA_output")
-    ap.add_quick(QUICK, "about two minutes")
+    ap.add_quick(QUICK, "about 2 minutes")
     ap.add_argument("--finetune-lr", type=cli.positive_float, default=0.1,
                     help="fine-tuning learning rate")
     ap.add_argument("--pretraining-epochs", type=cli.non_negative_int,
