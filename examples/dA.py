@@ -7,7 +7,7 @@ the first 100 filters of each are written to ``output_folder`` as
 ``filters_corruption_0.png`` and ``filters_corruption_30.png``.
 
     python examples/dA.py                      # the tutorial's settings
-    python examples/dA.py --quick              # about 35 seconds on 2 cores
+    python examples/dA.py --quick              # about 30 seconds on 2 cores
 """
 
 import sys
@@ -79,7 +79,7 @@ def test_dA(learning_rate=0.1, training_epochs=15, dataset=None,
 
 def build_parser():
     ap = cli.example_parser(__file__, __doc__, "dA_plots")
-    ap.add_quick(QUICK, "about 35 seconds")
+    ap.add_quick(QUICK, "about 30 seconds")
     ap.add_argument("--learning-rate", type=cli.positive_float, default=0.1,
                     help="SGD learning rate")
     ap.add_argument("--training-epochs", type=cli.non_negative_int,
