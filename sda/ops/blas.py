@@ -5,9 +5,9 @@ matrix-vector products (``CGemv``) and rank-one updates (``CGer``) call
 OpenBLAS, which runs each large call on its own pool of threads, all the
 cores.  When another process takes a core, a call split over the pool
 waits for the thread that lost its core, and the pool's threads spin
-between calls, taking cycles from the thread doing the work: measured on
-2 cores with one foreign process, a fine-tuning step at minibatch 20 ran
-2.4x slower than with one thread.
+between calls, taking cycles from the thread doing the work: with one
+foreign process on 2 cores, the steps ran 1.2x to 3x slower than they do
+now (``benchmarks/bench_sda.py --load 1``, docs/performance.md).
 
 The ops here are those ops with the same code, calling the products
 through wrappers (``sda/ops/c/sda_blas.h``) that run OpenBLAS on one
@@ -109,9 +109,10 @@ def _links_openblas():
 
 @node_rewriter(list(_TWINS))
 def _local_threaded_blas(fgraph, node):
-    if type(node.op) not in _TWINS or not _links_openblas():
+    twin = threaded(node.op)  # None for a twin itself, tracked as a subclass
+    if twin is None or not _links_openblas():
         return False
-    return threaded(node.op)(*node.inputs, return_list=True)
+    return twin(*node.inputs, return_list=True)
 
 
 #: The rewrite tag that puts the threaded products in; the library's C

@@ -88,6 +88,26 @@ static void sda_piece(int len, int i, int np, int *lo, int *hi)
 
 static int sda_plain(const char *trans) { return *trans == 'N' || *trans == 'n'; }
 
+/* Runs CALL, which sees the piece's start `lo` and its length `piece`,
+   for each of the np pieces of len: on the threads the policy gives `work`
+   multiply-adds, OpenBLAS itself on one thread. */
+#define SDA_BY_PIECES(len, np, work, CALL)                                  \
+    do {                                                                    \
+        const int np_ = (np), nt_ = np_ > 1 ? sda_threads(work) : 1;        \
+        const int saved_ = sda_blas_single();                               \
+        int i_;                                                             \
+        (void)nt_;  /* unused without OpenMP */                             \
+        SDA_OMP(omp parallel for num_threads(nt_ < np_ ? nt_ : np_)         \
+                schedule(static))                                           \
+        for (i_ = 0; i_ < np_; ++i_) {                                      \
+            int lo, hi, piece;                                              \
+            sda_piece((len), i_, np_, &lo, &hi);                            \
+            piece = hi - lo;                                                \
+            CALL;                                                           \
+        }                                                                   \
+        sda_blas_restore(saved_);                                           \
+    } while (0)
+
 /* C = alpha op(A) op(B) + beta C, column-major as BLAS has it: C is m x n;
    cut along m (op(A)'s rows), or along n (op(B)'s columns) when m is too
    short to cut. */
@@ -99,27 +119,15 @@ static void NAME(char *ta, char *tb, const int *m, const int *n,            \
                  const int *ldc)                                            \
 {                                                                           \
     const int rows = *m >= 2 * SDA_ALIGN || *m >= *n;                       \
-    const int len = rows ? *m : *n, np = sda_pieces(len);                   \
-    const int nt = np > 1 ? sda_threads((double)*m * *n * *k) : 1;          \
-    const int saved = sda_blas_single();                                    \
-    (void)nt;  /* unused without OpenMP */                                  \
-    int i;                                                                  \
-    SDA_OMP(omp parallel for num_threads(nt < np ? nt : np) schedule(static))\
-    for (i = 0; i < np; ++i) {                                              \
-        int lo, hi, piece;                                                  \
-        sda_piece(len, i, np, &lo, &hi);                                    \
-        piece = hi - lo;                                                    \
-        if (rows)                                                           \
-            REAL(ta, tb, &piece, n, k, alpha,                               \
-                 sda_plain(ta) ? a + lo : a + (long)lo * *lda, lda,         \
-                 b, ldb, beta, c + lo, ldc);                                \
-        else                                                                \
-            REAL(ta, tb, m, &piece, k, alpha, a, lda,                       \
-                 sda_plain(tb) ? b + (long)lo * *ldb : b + lo, ldb,         \
-                 beta, c + (long)lo * *ldc, ldc);                           \
-    }                                                                       \
-    sda_blas_restore(saved);                                                \
-}                                                                           \
+    const int len = rows ? *m : *n;                                         \
+    SDA_BY_PIECES(len, sda_pieces(len), (double)*m * *n * *k,               \
+        rows ? REAL(ta, tb, &piece, n, k, alpha,                            \
+                    sda_plain(ta) ? a + lo : a + (long)lo * *lda, lda,      \
+                    b, ldb, beta, c + lo, ldc)                              \
+             : REAL(ta, tb, m, &piece, k, alpha, a, lda,                    \
+                    sda_plain(tb) ? b + (long)lo * *ldb : b + lo, ldb,      \
+                    beta, c + (long)lo * *ldc, ldc));                       \
+}
 
 /* y = alpha op(A) x + beta y, A m x n column-major: cut along y. */
 #define SDA_GEMV(NAME, T, REAL)                                             \
@@ -129,25 +137,12 @@ static void NAME(char *ta, const int *m, const int *n, const T *alpha,      \
                  const T *beta, T *y, const int *incy)                      \
 {                                                                           \
     const int plain = sda_plain(ta), len = plain ? *m : *n;                 \
-    const int np = *incy > 0 ? sda_pieces(len) : 1;                         \
-    const int nt = np > 1 ? sda_threads((double)*m * *n) : 1;               \
-    const int saved = sda_blas_single();                                    \
-    (void)nt;  /* unused without OpenMP */                                  \
-    int i;                                                                  \
-    SDA_OMP(omp parallel for num_threads(nt < np ? nt : np) schedule(static))\
-    for (i = 0; i < np; ++i) {                                              \
-        int lo, hi, piece;                                                  \
-        sda_piece(len, i, np, &lo, &hi);                                    \
-        piece = hi - lo;                                                    \
-        if (plain)                                                          \
-            REAL(ta, &piece, n, alpha, a + lo, lda, x, incx, beta,          \
-                 y + (long)lo * *incy, incy);                               \
-        else                                                                \
-            REAL(ta, m, &piece, alpha, a + (long)lo * *lda, lda, x, incx,   \
-                 beta, y + (long)lo * *incy, incy);                         \
-    }                                                                       \
-    sda_blas_restore(saved);                                                \
-}                                                                           \
+    SDA_BY_PIECES(len, *incy > 0 ? sda_pieces(len) : 1, (double)*m * *n,    \
+        plain ? REAL(ta, &piece, n, alpha, a + lo, lda, x, incx, beta,      \
+                     y + (long)lo * *incy, incy)                            \
+              : REAL(ta, m, &piece, alpha, a + (long)lo * *lda, lda, x,     \
+                     incx, beta, y + (long)lo * *incy, incy));              \
+}
 
 /* A += alpha x y^T, A m x n column-major: cut along n. */
 #define SDA_GER(NAME, T, REAL)                                              \
@@ -156,21 +151,10 @@ static void NAME(const int *m, const int *n, const T *alpha, const T *x,    \
                  const int *incx, const T *y, const int *incy, T *a,        \
                  const int *lda)                                            \
 {                                                                           \
-    const int np = *incy > 0 ? sda_pieces(*n) : 1;                          \
-    const int nt = np > 1 ? sda_threads((double)*m * *n) : 1;               \
-    const int saved = sda_blas_single();                                    \
-    (void)nt;  /* unused without OpenMP */                                  \
-    int i;                                                                  \
-    SDA_OMP(omp parallel for num_threads(nt < np ? nt : np) schedule(static))\
-    for (i = 0; i < np; ++i) {                                              \
-        int lo, hi, piece;                                                  \
-        sda_piece(*n, i, np, &lo, &hi);                                     \
-        piece = hi - lo;                                                    \
+    SDA_BY_PIECES(*n, *incy > 0 ? sda_pieces(*n) : 1, (double)*m * *n,      \
         REAL(m, &piece, alpha, x, incx, y + (long)lo * *incy, incy,         \
-             a + (long)lo * *lda, lda);                                     \
-    }                                                                       \
-    sda_blas_restore(saved);                                                \
-}                                                                           \
+             a + (long)lo * *lda, lda));                                    \
+}
 
 /* Each REAL is the name as the module's BLAS has it (a -D flag may rename
    sgemm_ to scipy_sgemm_): expanded here, before the names are taken. */

@@ -32,9 +32,6 @@
 #define SDA_THREADS_H
 
 #include <time.h>
-#ifdef SDA_PACE_DEBUG
-#include <stdio.h>
-#endif
 
 /* The threading pragmas; without OpenMP the parallel region runs once, as
    thread 0 of 1 (the `omp simd` loops are vectorised either way). */
@@ -143,11 +140,6 @@ static void sda_pace_window(sda_pace *p, double rate, double mix)
             p->settle = 1;
         }
         p->next_try = p->windows + p->interval;
-#ifdef SDA_PACE_DEBUG
-        fprintf(stderr, "sda pace: window %ld, trial of way %d: %.3g vs %.3g "
-                "-> threaded %d\n", p->windows, way, rate, p->rate[!way],
-                p->threaded);
-#endif
         return;
     }
     if (p->settle) {
