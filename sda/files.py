@@ -18,9 +18,11 @@ so a crash or a full disk leaves the previous file intact; a failed write
 raises :class:`~sda.errors.OutputError` naming the file.
 """
 
+import glob
 import gzip
 import json
 import os
+import socket
 import stat
 import tempfile
 import zipfile
@@ -306,7 +308,10 @@ def atomic_write(path, write):
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
+        _reap_temporaries(path)
+        fd, tmp = tempfile.mkstemp(dir=path.parent,
+                                   prefix=f".{path.name}.{_HOST}~"
+                                          f"{os.getpid()}.",
                                    suffix=".tmp")
         umask = os.umask(0)
         os.umask(umask)
@@ -328,6 +333,33 @@ def atomic_write(path, write):
                               f"kept") from None
         raise
     return path
+
+
+# whose temporary file it is: a kill leaves one, and the next write of the
+# same file removes it if its writer is gone (a process of this host that
+# no longer exists; another host's writers are left alone)
+_HOST = "".join(c if c.isalnum() else "-" for c in socket.gethostname())
+
+
+def _reap_temporaries(path):
+    """Delete the temporary files of earlier writes of ``path`` whose
+    process was killed before it could (``atomic_write`` removes its own
+    on any exception)."""
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}.{_HOST}~*.tmp"):
+        pid = tmp.name[len(path.name) + len(_HOST) + 3:].partition(".")[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(
+                int(pid)):
+            tmp.unlink(missing_ok=True)
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def remove_stale_temporaries(folder):

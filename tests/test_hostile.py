@@ -19,6 +19,7 @@ import sys
 import textwrap
 import time
 import zipfile
+from unittest import mock
 
 import numpy as np
 import pytensor
@@ -266,13 +267,16 @@ TINY_RUN = ["--hidden-layers-sizes", "8", "--corruption-levels", "0.1",
 
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory, mnist_arrays):
-    """A tiny finished run of examples/SdA.py on a 600-image pickle."""
+    """A tiny finished run of examples/SdA.py on a 600-image pickle, its
+    final checkpoint kept (as a kill before the results were written would
+    leave it; a run that ends removes it)."""
     from helpers import tutorial_pickle
     folder = tmp_path_factory.mktemp("hostile")
     data = folder / "mnist.pkl.gz"
     tutorial_pickle(data, mnist_arrays, n=(600, 100, 100))
     out = folder / "run"
-    with pytensor.config.change_flags(floatX="float64"):
+    with pytensor.config.change_flags(floatX="float64"), \
+            mock.patch.object(Checkpointer, "remove"):
         assert example("SdA").main(TINY_RUN + ["--dataset", str(data),
                                                "--output-folder",
                                                str(out)]) == 0
@@ -365,7 +369,7 @@ def test_divergence_names_no_checkpoint_that_is_not_good(tmp_path, float64):
 def test_an_exploding_cost_stops_training(float64):
     model = small_sda(3, 10, (0.2, 0.3))
     sets = clustered_sets(10, (400, 20, 20))
-    with pytest.raises(DivergenceError, match=r"pretraining layer 0, epoch 0, "
+    with pytest.raises(DivergenceError, match=r"pretraining layer 0, epoch 1, "
                        r"minibatch \d+: the cost [\d.e+]+ is more than 1000 "
                        r"times the first cost"):
         pretrain(model, sets[0][0], epochs=5, batch_size=4, learning_rate=1e6)
@@ -463,6 +467,32 @@ def test_a_fresh_run_never_replaces_another_runs_files(tmp_path):
     with claim_folder(folder, overwrite=True):
         assert not any(p.name in ("checkpoint.npz", "model.npz",
                                   "history.json") for p in folder.iterdir())
+
+
+def test_a_write_killed_half_way_leaves_a_temporary_the_next_write_removes(
+        tmp_path):
+    path = tmp_path / "model.npz"
+    save_model(tiny_model(), path)
+    before = path.read_bytes()
+    killed = subprocess.run([sys.executable, "-c", textwrap.dedent(f"""
+        import os, signal
+        from sda.files import atomic_write
+        def half(f):
+            f.write(b"half a model"); f.flush()
+            os.kill(os.getpid(), signal.SIGKILL)
+        atomic_write({str(path)!r}, half)
+    """)], timeout=120)
+    assert killed.returncode == -signal.SIGKILL
+    left = [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    assert len(left) == 1 and path.read_bytes() == before
+    # a write in progress in a live process (here: this test's parent)
+    host = left[0].name.split(".")[2].partition("~")[0]
+    live = tmp_path / f".model.npz.{host}~{os.getppid()}.abc123.tmp"
+    live.write_bytes(b"being written")
+    save_model(tiny_model(), path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [live.name,
+                                                          "model.npz"]
+    sda.load_model(path)
 
 
 def test_an_output_folder_that_cannot_be_made_is_named_at_start(tmp_path,
