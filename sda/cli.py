@@ -17,6 +17,7 @@ with one ``error:`` line and status 1; ``--debug`` shows the traceback.
 import argparse
 import contextlib
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -25,9 +26,21 @@ import pytensor
 from .backend import MODES, get_mode, resolve
 from .errors import SdAError
 
-__all__ = ["ArgumentParser", "example_parser", "common_parser", "positive_int",
+__all__ = ["ArgumentParser", "HelpFormatter", "example_parser", "common_parser", "positive_int",
            "non_negative_int", "positive_float", "probability", "int_list",
-           "probability_list", "existing_path", "precision", "run"]
+           "probability_list", "existing_path", "data_options", "precision",
+           "run"]
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Each flag's default in ``--help``, unless its help already says
+    what the default is (``(default: the MNIST shipped with sda)``) or it
+    has none (None: the flag is off unless given)."""
+
+    def _get_help_string(self, action):
+        if "(default" in (action.help or "") or action.default is None:
+            return action.help
+        return super()._get_help_string(action)
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -35,8 +48,7 @@ class ArgumentParser(argparse.ArgumentParser):
     one line (``prog: error: argument --flag: ...``), exit status 2."""
 
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("formatter_class",
-                          argparse.ArgumentDefaultsHelpFormatter)
+        kwargs.setdefault("formatter_class", HelpFormatter)
         super().__init__(*args, **kwargs)
 
     _quick = None
@@ -57,7 +69,10 @@ class ArgumentParser(argparse.ArgumentParser):
         args = sys.argv[1:] if args is None else list(args)
         if self._quick and "--quick" in args:
             self.set_defaults(**self._quick)
-        return super().parse_args(args, namespace)
+        parsed = super().parse_args(args, namespace)
+        if getattr(parsed, "mode", None) is None:
+            get_mode()  # a bad SDA_MODE stops the run before any work
+        return parsed
 
 
 def example_parser(script, doc, output_folder):
@@ -106,7 +121,19 @@ def _list_of(item, description):
 
 int_list = _list_of(positive_int, "positive integers")
 probability_list = _list_of(probability, "numbers in [0, 1)")
-existing_path = _typed("an existing file or folder", Path, Path.exists)
+
+
+def existing_path(text):
+    """An argparse type: ``text`` as a Path that exists (a name the file
+    system refuses, such as one too long, is said to be so)."""
+    try:
+        if text and Path(text).exists():
+            return Path(text)
+        reason = ""
+    except OSError as e:
+        reason = f" ({e.strerror})"
+    raise argparse.ArgumentTypeError(
+        f"must be an existing file or folder, got {text!r}{reason}")
 
 
 def common_parser(output_folder):
@@ -116,6 +143,13 @@ def common_parser(output_folder):
                         help="folder of MNIST IDX files, or the tutorial's "
                              "mnist.pkl.gz (default: the MNIST shipped "
                              "with sda)")
+    parent.add_argument("--no-verify", action="store_true",
+                        help="read IDX files that are not MNIST's own (no "
+                             "check against MNIST's checksums)")
+    parent.add_argument("--n-valid", type=positive_int, default=None,
+                        help="the last N training images of an IDX folder "
+                             "form the validation set (default: 10000, "
+                             "the tutorial's)")
     parent.add_argument("--output-folder", type=Path, default=output_folder,
                         help="where the results are written")
     parent.add_argument("--floatX", choices=("float32", "float64"),
@@ -125,7 +159,7 @@ def common_parser(output_folder):
     parent.add_argument("--mode", default=None, type=_mode,
                         help=f"compilation mode of the run, one of "
                              f"{', '.join(MODES)} (default: the library's, "
-                             f"now {get_mode()})")
+                             f"now {_library_mode()})")
     parent.add_argument("--quiet", action="store_true",
                         help="print nothing but errors")
     parent.add_argument("--no-progress-bar", action="store_true",
@@ -134,6 +168,15 @@ def common_parser(output_folder):
     parent.add_argument("--debug", action="store_true",
                         help="show the traceback of an error")
     return parent
+
+
+def _library_mode():
+    """:func:`sda.get_mode` for ``--help``, which must show even when
+    ``SDA_MODE`` names no mode (the run itself then stops on it)."""
+    try:
+        return get_mode()
+    except ValueError:
+        return f"none: SDA_MODE={os.environ.get('SDA_MODE')!r} is no mode"
 
 
 def _mode(text):
@@ -149,6 +192,12 @@ def _mode(text):
 
 
 _mode.__name__ = "mode"
+
+
+def data_options(args):
+    """The keyword arguments of :func:`sda.load_data` that the flags
+    ``--no-verify`` and ``--n-valid`` give (``args``: parsed flags)."""
+    return {"verify": not args.no_verify, "n_valid": args.n_valid}
 
 
 def precision(floatX):

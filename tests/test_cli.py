@@ -1,5 +1,6 @@
 """The example command lines: every mistake is one line naming the flag, before any work."""
 
+import os
 import subprocess
 import sys
 
@@ -99,6 +100,45 @@ def test_as_a_script_there_is_no_traceback():
     assert run.returncode == 2
     assert run.stderr == ("SdA.py: error: argument --batch-size: must be a "
                           "positive integer, got '0' (see --help)\n")
+
+
+def test_help_gives_each_default_once(capsys):
+    for script in ("SdA", "dA"):
+        with pytest.raises(SystemExit):
+            example(script).main(["--help"])
+        text = " ".join(capsys.readouterr().out.split())
+        assert "(default: None)" not in text
+        for flag in ("--dataset", "--floatX", "--mode"):
+            help_of = text.split(f"{flag} ", 2)[-1].split(" --")[0]
+            assert help_of.count("(default") == 1, (script, flag, help_of)
+        assert "--no-verify" in text and "--n-valid" in text
+
+
+def test_a_path_too_long_for_the_file_system_is_one_line(capsys):
+    long = "/tmp/" + "a" * 300
+    code, err = refused("SdA", ["--dataset", long], capsys)
+    assert code == 2 and err.count("\n") == 1
+    assert "argument --dataset: must be an existing file or folder" in err
+    assert err.rstrip().endswith("(File name too long) (see --help)")
+
+
+def test_a_bad_SDA_MODE_is_named_and_leaves_import_and_help_working(tmp_path):
+    env = dict(os.environ, SDA_MODE="garbage")
+
+    def run(*argv):
+        return subprocess.run([sys.executable, *argv], capture_output=True,
+                              text=True, timeout=120, env=env, cwd=tmp_path)
+
+    assert run("-c", "import sda").returncode == 0
+    shown = run(str(EXAMPLES / "dA.py"), "--help")
+    assert shown.returncode == 0
+    assert "SDA_MODE='garbage' is no mode" in " ".join(shown.stdout.split())
+    stopped = run(str(EXAMPLES / "dA.py"), "--output-folder", "out")
+    assert stopped.returncode == 1
+    assert stopped.stderr == ("error: SDA_MODE must be one of CVM, NUMBA, JAX "
+                              "(or another of PyTensor's mode names), got "
+                              "'garbage'\n")
+    assert not (tmp_path / "out").exists()  # stopped before any work
 
 
 def test_list_types():

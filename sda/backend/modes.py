@@ -98,6 +98,12 @@ def check_mode(mode, name="mode"):
         raise ValueError(f"{name} must not be 'FAST_COMPILE': it skips the "
                          f"stability rewrites (choose one of "
                          f"{', '.join(MODES)}), got {mode!r}")
+    try:
+        pytensor_mode(upper)  # a dictionary lookup
+    except ValueError:
+        raise ValueError(f"{name} must be one of {', '.join(MODES)} (or "
+                         f"another of PyTensor's mode names), got "
+                         f"{mode!r}") from None
     return upper
 
 
