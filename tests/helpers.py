@@ -13,6 +13,37 @@ import sda
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
+#: The four IDX files of an MNIST-format folder, without ".gz".
+STEMS = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+         "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+
+
+def idx_bytes(array):
+    code = {np.dtype("uint8"): 0x08, np.dtype(">i4"): 0x0C}[array.dtype]
+    header = bytes([0, 0, code, array.ndim]) + b"".join(
+        struct.pack(">I", d) for d in array.shape)
+    return header + array.tobytes()
+
+
+def write_idx_folder(folder, n_train=10005, n_test=7, shape=(2, 3),
+                     compress=True, seed=0):
+    """A small MNIST-format data set (not MNIST: checksums do not match)."""
+    rng = np.random.default_rng(seed)
+    arrays = {
+        STEMS[0]: rng.integers(0, 256, (n_train, *shape), dtype=np.uint8),
+        STEMS[1]: rng.integers(0, 3, n_train, dtype=np.uint8),
+        STEMS[2]: rng.integers(0, 256, (n_test, *shape), dtype=np.uint8),
+        STEMS[3]: rng.integers(0, 3, n_test, dtype=np.uint8),
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    for stem, a in arrays.items():
+        data = idx_bytes(a)
+        if compress:
+            (folder / (stem + ".gz")).write_bytes(gzip.compress(data))
+        else:
+            (folder / stem).write_bytes(data)
+    return arrays
+
 
 def example(name):
     spec = importlib.util.spec_from_file_location(f"example_{name}",
@@ -98,8 +129,8 @@ def checkpointed_run(folder, interrupt_at=None, resume=False, *,
     ``resume`` continues from the checkpoint; ``modes``: the compilation
     mode of each phase.  Returns the model and its history.
     """
-    from sda.train.checkpoint import Checkpointer
     from sda.train import History, finetune, pretrain
+    from sda.train.checkpoint import Checkpointer
 
     model = small_sda(3, 10, corruption)
     sets = clustered_sets(10, (40, 20, 20))

@@ -49,11 +49,14 @@ def _as_int32(y):
 def build_finetune_functions(model, datasets, batch_size, learning_rate, *,
                              backend, fused=None, steps_per_call=1):
     """The functions of :meth:`sda.SdA.build_finetune_functions`, in
-    ``backend``: ``(train_fn, valid_score, test_score)``."""
+    ``backend``: ``(train_fn, valid_score, test_score)``, ``test_score``
+    None when ``datasets`` has no test set."""
     dtype = model.x.dtype
     datasets = as_datasets(datasets, dtype)
     sizes = {}
-    for name, (x, y) in zip(("train", "valid", "test"), datasets):
+    named = [(name, pair) for name, pair in zip(("train", "valid", "test"),
+                                                 datasets) if pair is not None]
+    for name, (x, y) in named:
         x_values = x.get_value(borrow=True)
         sizes[name] = _checks.width(f"{name}_set_x", x_values, model.n_ins)
         _checks.finite(f"{name}_set_x", x_values)
@@ -65,8 +68,9 @@ def build_finetune_functions(model, datasets, batch_size, learning_rate, *,
     fused = steps == 1 and backend.use_fused(fused, batch_size)
     host = model.host
     host.sync()
-    (train_x, train_y), (valid_x, valid_y), (test_x, test_y) = [
-        (backend.data(x), backend.data(y)) for x, y in datasets]
+    (train_x, train_y), (valid_x, valid_y), test = [
+        None if pair is None else (backend.data(pair[0]), backend.data(pair[1]))
+        for pair in datasets]
     index = pt.lscalar("index")
     learning_rate = np.asarray(_checks.learning_rate(
         "learning_rate", learning_rate, zero=True), dtype=dtype)
@@ -103,5 +107,5 @@ def build_finetune_functions(model, datasets, batch_size, learning_rate, *,
         score.__doc__ = f"Error rates of the {name} minibatches."
         return score
 
-    return train_fn, scorer(valid_x, valid_y, "valid"), scorer(
-        test_x, test_y, "test")
+    return train_fn, scorer(valid_x, valid_y, "valid"), (
+        None if test is None else scorer(*test, "test"))

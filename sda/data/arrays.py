@@ -110,19 +110,28 @@ def as_shared(name, data, dtype=None, *, labels=False):
 
 def as_datasets(datasets, dtype=None):
     """``[(train_x, train_y), (valid_x, valid_y), (test_x, test_y)]`` as
-    shared variables, each part converted by :func:`as_shared`."""
+    shared variables, each part converted by :func:`as_shared`.
+
+    The test set may be left out (two pairs) or be None: its place in the
+    result is then None.
+    """
     parts = ("train", "valid", "test")
     try:
-        pairs = [tuple(pair) for pair in datasets]
+        pairs = [None if pair is None else tuple(pair) for pair in datasets]
     except TypeError:
         pairs = None
-    if pairs is None or len(pairs) != 3 or any(len(p) != 2 for p in pairs):
+    if pairs is not None and len(pairs) == 2:
+        pairs.append(None)
+    if pairs is None or len(pairs) != 3 or None in pairs[:2] or any(
+            p is not None and len(p) != 2 for p in pairs):
         raise ValueError("datasets must be three (x, y) pairs, [(train_x, "
                          "train_y), (valid_x, valid_y), (test_x, test_y)], "
-                         f"got {_describe(datasets, pairs)}")
-    return [(as_shared(f"{part}_set_x", x, dtype),
-             as_shared(f"{part}_set_y", y, dtype, labels=True))
-            for part, (x, y) in zip(parts, pairs)]
+                         "or the first two (no test set), got "
+                         f"{_describe(datasets, pairs)}")
+    return [None if pair is None else
+            (as_shared(f"{part}_set_x", pair[0], dtype),
+             as_shared(f"{part}_set_y", pair[1], dtype, labels=True))
+            for part, pair in zip(parts, pairs)]
 
 
 def _describe(datasets, pairs):
@@ -130,7 +139,7 @@ def _describe(datasets, pairs):
     kind = type(datasets).__name__
     if pairs is None:
         return f"a {kind}"
-    lengths = ", ".join(str(len(p)) for p in pairs)
+    lengths = ", ".join("None" if p is None else str(len(p)) for p in pairs)
     return f"a {kind} of {len(pairs)} items, of lengths {lengths}"
 
 

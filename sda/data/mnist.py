@@ -141,8 +141,8 @@ def read_idx(path, sha256=None, limit=None):
         raise DataFileError(
             path, f"content does not match the published checksum "
             f"(sha256 {hasher.hexdigest()}, expected {sha256}): the file is "
-            f"corrupt, or not MNIST (pass verify=False to read another "
-            f"MNIST-format data set)")
+            f"corrupt, or not MNIST (to read another MNIST-format data "
+            f"set, pass verify=False, or --no-verify to the examples)")
     return body.view(dtype).reshape(dims).astype(dtype.newbyteorder("="))
 
 
@@ -213,7 +213,8 @@ def split_mnist(arrays, n_valid=N_VALID):
     NumPy arrays, x in floatX.
     """
     n = len(arrays["train_x"])
-    if not 0 < n_valid < n:
+    if isinstance(n_valid, bool) or not isinstance(
+            n_valid, (int, np.integer)) or not 0 < n_valid < n:
         raise ValueError(f"n_valid must be between 1 and {n - 1} (the "
                          f"training file has {n} images), got {n_valid!r}")
     fx = pytensor.config.floatX
@@ -271,7 +272,7 @@ def load_pickle(path):
     return sets
 
 
-def load_data(dataset=None, verify=True, *, shared=True):
+def load_data(dataset=None, verify=True, *, shared=True, n_valid=None):
     """Load MNIST (or an MNIST-format data set) as the tutorial's shared variables.
 
     Parameters
@@ -285,6 +286,10 @@ def load_data(dataset=None, verify=True, *, shared=True):
     shared : bool
         Return shared variables, as the tutorial does; ``False`` gives the
         same NumPy arrays, which every sda function takes as well.
+    n_valid : int, optional
+        How many of the last training images of an IDX folder form the
+        validation set (default :data:`N_VALID`, the tutorial's 10,000;
+        a smaller data set needs fewer).  A pickle holds its own split.
 
     Returns
     -------
@@ -298,13 +303,23 @@ def load_data(dataset=None, verify=True, *, shared=True):
     """
     path = (DEFAULT_DATASET if dataset is None
             else files.as_path("dataset", dataset))
-    if not path.exists():
+    try:
+        is_dir = path.is_dir()
+        exists = is_dir or path.exists()
+    except OSError as e:  # a name too long for the file system, say
+        raise DataFileError(path, f"cannot be read ({e.strerror})") from None
+    if not exists:
         raise DataFileError(path, "no such file or folder (nothing is "
                             "downloaded: give a folder of MNIST IDX files or "
                             "mnist.pkl.gz)")
-    if path.is_dir():
-        sets = split_mnist(load_mnist(path, verify=verify))
+    if is_dir:
+        arrays = load_mnist(path, verify=verify)
+        sets = split_mnist(arrays, N_VALID if n_valid is None else n_valid)
     elif path.name.endswith((".pkl", ".pkl.gz", ".pickle")):
+        if n_valid is not None:
+            raise ValueError(f"n_valid splits an IDX folder's training "
+                             f"images; {path} is a pickle with its own "
+                             f"validation set, got n_valid={n_valid!r}")
         sets = load_pickle(path)
     else:
         raise DataFileError(path, "is neither a folder of IDX files nor a "

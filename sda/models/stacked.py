@@ -328,7 +328,7 @@ class SdA:
             Shared variables as :func:`sda.load_data` returns them, or
             arrays, or the tutorial's cast labels
             (:func:`sda.data.as_datasets`).  Labels may have any integer
-            dtype.
+            dtype.  The test set may be left out (or None).
         batch_size : int
             Minibatch size of the training step.
         learning_rate : float
@@ -353,7 +353,7 @@ class SdA:
         valid_score, test_score : callables
             Each returns a list of error rates over equal minibatches that
             together cover the whole set, so ``numpy.mean`` of it is the
-            set's error rate.
+            set's error rate; ``test_score`` is None without a test set.
         """
         backend = resolve(mode)
         fns = finetuning.build_finetune_functions(

@@ -36,7 +36,8 @@ def finetune(model, datasets, *, epochs=1000, batch_size=1, learning_rate=0.1,
 
     ``datasets`` is ``[(train_x, train_y), (valid_x, valid_y), (test_x,
     test_y)]``: shared variables, arrays or the tutorial's cast labels, as
-    :meth:`SdA.build_finetune_functions` takes them.  ``progress``,
+    :meth:`SdA.build_finetune_functions` takes them; without a test set
+    (two pairs, or None in its place) ``history.test_error`` stays NaN.  ``progress``,
     ``mode``, ``checkpointer``, ``resume``, ``divergence_factor`` and
     ``steps_per_call`` work as in :func:`pretrain` (a block never runs past
     a validation or the end of the patience: single steps reach them, so
@@ -51,7 +52,7 @@ def finetune(model, datasets, *, epochs=1000, batch_size=1, learning_rate=0.1,
     factor = check_divergence_factor(divergence_factor)
     history = History() if history is None else history
     datasets = as_datasets(datasets, model.x.dtype)
-    with compiling(progress, "fine-tuning functions"):
+    with compiling(progress, "fine-tuning functions", mode):
         train_fn, valid_score, test_score = model.build_finetune_functions(
             datasets, batch_size, learning_rate, mode=mode,
             steps_per_call=steps_per_call)
@@ -168,8 +169,9 @@ def _validate(model, history, state, epoch, iteration, valid_score,
         history.best_iteration = iteration
         history.best_epoch = epoch
         state["best_params"] = [p.get_value() for p in model.params]
-        history.test_error = float(np.mean(test_score()))
-        history.test_errors.append((epoch, history.test_error))
+        if test_score is not None:  # no test set: test_error stays NaN
+            history.test_error = float(np.mean(test_score()))
+            history.test_errors.append((epoch, history.test_error))
 
 
 def _restore_best(model, best_params):

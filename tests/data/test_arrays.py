@@ -93,8 +93,10 @@ def test_the_model_dtype_decides_not_the_current_floatX():
 
 
 @pytest.mark.parametrize("bad, message", [
-    (lambda x, y: [(x, y)] * 2, "datasets must be three .x, y. pairs.*a list "
-     "of 2 items"),
+    (lambda x, y: [(x, y)] * 4, "datasets must be three .x, y. pairs.*a list "
+     "of 4 items"),
+    (lambda x, y: [(x, y), None, (x, y)], "datasets must be three .*or the "
+     "first two .no test set.*lengths 2, None, 2"),
     (lambda x, y: [(x,)] * 3, "datasets must be three"),
     (lambda x, y: 5, "datasets must be three .* got a int"),
     (lambda x, y: [(x, y), (x, y), (x, y.astype(bool))],
@@ -130,6 +132,18 @@ def test_bad_training_inputs_are_refused_by_builder_and_loop():
             m.pretraining_functions(bad, 5)
         with pytest.raises(ValueError, match=message):
             sda.train.pretrain(m, bad, epochs=1, batch_size=5)
+
+
+def test_fine_tuning_needs_no_test_set():
+    x, y = arrays()
+    for datasets in ([(x, y), (x, y)], [(x, y), (x, y), None]):
+        m = model("float64")
+        train_fn, valid_score, test_score = m.build_finetune_functions(
+            datasets, 6, 0.1)
+        assert test_score is None and 0 <= np.mean(valid_score()) <= 1
+        history = sda.train.finetune(m, datasets, epochs=2, batch_size=6)
+        assert history.epochs == 2 and len(history.validation_errors) == 2
+        assert np.isnan(history.test_error) and history.test_errors == []
 
 
 def test_as_datasets_keeps_shared_variables():

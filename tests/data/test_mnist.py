@@ -2,48 +2,16 @@
 
 import gzip
 import pickle
-import struct
 
 import numpy as np
 import pytest
+from helpers import STEMS, idx_bytes, tutorial_pickle, write_idx_folder
 
 import sda
-from helpers import tutorial_pickle
 from sda.data import MNIST_SHA256, load_pickle, read_idx
 
 TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
-STEMS = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-         "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
-
-
-def idx_bytes(array):
-    code = {np.dtype("uint8"): 0x08, np.dtype(">i4"): 0x0C}[array.dtype]
-    header = bytes([0, 0, code, array.ndim]) + b"".join(
-        struct.pack(">I", d) for d in array.shape)
-    return header + array.tobytes()
-
-
-def write_idx_folder(folder, n_train=10005, n_test=7, shape=(2, 3),
-                     compress=True, seed=0):
-    """A small MNIST-format data set (not MNIST: checksums do not match)."""
-    rng = np.random.default_rng(seed)
-    arrays = {
-        STEMS[0]: rng.integers(0, 256, (n_train, *shape), dtype=np.uint8),
-        STEMS[1]: rng.integers(0, 3, n_train, dtype=np.uint8),
-        STEMS[2]: rng.integers(0, 256, (n_test, *shape), dtype=np.uint8),
-        STEMS[3]: rng.integers(0, 3, n_test, dtype=np.uint8),
-    }
-    folder.mkdir(parents=True, exist_ok=True)
-    for stem, a in arrays.items():
-        data = idx_bytes(a)
-        if compress:
-            (folder / (stem + ".gz")).write_bytes(gzip.compress(data))
-        else:
-            (folder / stem).write_bytes(data)
-    return arrays
-
-
 # -- the embedded MNIST --------------------------------------------------------
 
 def test_embedded_mnist_has_the_tutorial_split(floatX, mnist_arrays):
@@ -144,6 +112,30 @@ def test_missing_dataset_is_named(tmp_path):
     with pytest.raises(sda.DataFileError,
                        match="t10k-labels-idx1-ubyte.gz: no such file"):
         sda.load_data(tmp_path / "d", verify=False)
+
+
+def test_a_small_data_set_takes_its_own_validation_size(tmp_path,
+                                                        mnist_arrays):
+    write_idx_folder(tmp_path / "d", n_train=300, n_test=5)
+    (tx, _), (vx, _), (sx, _) = sda.load_data(tmp_path / "d", verify=False,
+                                              n_valid=100, shared=False)
+    assert (len(tx), len(vx), len(sx)) == (200, 100, 5)
+    for bad in (0, 300, 2.5, True, "100"):
+        with pytest.raises(ValueError, match=r"n_valid must be between 1 and "
+                           r"299 \(the training file has 300 images\), got "):
+            sda.load_data(tmp_path / "d", verify=False, n_valid=bad)
+    pickle_path = tmp_path / "mnist.pkl.gz"
+    tutorial_pickle(pickle_path, mnist_arrays, n=(20, 10, 10))
+    with pytest.raises(ValueError, match="mnist.pkl.gz is a pickle with its "
+                       "own validation set, got n_valid=100"):
+        sda.load_data(pickle_path, n_valid=100)
+
+
+def test_a_path_too_long_for_the_file_system_is_named(tmp_path):
+    long = tmp_path / ("a" * 300)
+    with pytest.raises(sda.DataFileError, match=r"a{300}: cannot be read "
+                       r"\(File name too long\)"):
+        sda.load_data(long)
 
 
 def test_other_data_is_refused_when_verified_as_mnist(tmp_path):
