@@ -47,7 +47,7 @@ def test_SdA(finetune_lr=0.1, pretraining_epochs=15, pretrain_lr=0.001,
              corruption_levels=(0.1, 0.2, 0.3), seed=89677,
              output_folder="SdA_output", quiet=False, mode=None,
              checkpoints=True, resume=False, overwrite=False,
-             progress_bar=None, steps_per_call=1):
+             progress_bar=None, steps_per_call=1, verify=True, n_valid=None):
     """Run the recipe; return ``(model, history)``.
 
     The arguments before ``*`` are the tutorial's; the rest select the
@@ -60,7 +60,9 @@ def test_SdA(finetune_lr=0.1, pretraining_epochs=15, pretrain_lr=0.001,
     second run there is refused) and refuses to replace another run's
     files unless ``overwrite``.  ``steps_per_call`` minibatches are trained
     per call of a compiled function (worth it under JAX, see
-    ``sda.train.pretrain``).
+    ``sda.train.pretrain``).  ``verify`` and ``n_valid`` are
+    :func:`sda.load_data`'s.  A run that finishes leaves its model and
+    history, not its checkpoint.
     """
     folder = (contextlib.nullcontext() if output_folder is None else
               claim_folder(output_folder, resume=resume, overwrite=overwrite))
@@ -74,8 +76,13 @@ def test_SdA(finetune_lr=0.1, pretraining_epochs=15, pretrain_lr=0.001,
                   "hidden_layers_sizes": list(hidden_layers_sizes),
                   "corruption_levels": list(corruption_levels), "seed": seed,
                   "floatX": pytensor.config.floatX}
+        # recorded only when not the defaults: older checkpoints still fit
+        if not verify:
+            recipe["verify"] = False
+        if n_valid is not None:
+            recipe["n_valid"] = n_valid
         checkpointer = (Checkpointer(output_folder, recipe, resume_hint=(
-            f"python examples/SdA.py --resume {output_folder}"))
+            f"python {_script()} --resume {output_folder}"))
                         if checkpoints and output_folder is not None else None)
         state, history = None, None
         if resume:
@@ -90,7 +97,7 @@ def test_SdA(finetune_lr=0.1, pretraining_epochs=15, pretrain_lr=0.001,
             history = History.from_dict(state[0]["history"])
             say(f"... resuming from {checkpointer.path} "
                 f"({state[0]['position']['phase']})")
-        datasets = sda.load_data(dataset)
+        datasets = sda.load_data(dataset, verify, n_valid=n_valid)
         train_set_x = datasets[0][0]
 
         numpy_rng = numpy.random.RandomState(seed)
@@ -122,7 +129,8 @@ def test_SdA(finetune_lr=0.1, pretraining_epochs=15, pretrain_lr=0.001,
             f"{history.best_validation_error * 100.0:f} %, on iteration "
             f"{history.best_iteration + 1}, with test performance "
             f"{history.test_error * 100.0:f} %")
-        say(f"The training code ran for {history.finetune_time / 60.0:.2f}m "
+        say(f"The training code ran for "
+            f"{(pretraining_time + history.finetune_time) / 60.0:.2f}m "
             f"(pretraining {format_seconds(pretraining_time)}, fine-tuning "
             f"{format_seconds(history.finetune_time)})", file=sys.stderr)
 
@@ -136,9 +144,22 @@ def test_SdA(finetune_lr=0.1, pretraining_epochs=15, pretrain_lr=0.001,
             plot_learning_curves(history, out / "learning_curves.png")
             save_filters(model.sigmoid_layers[0].W.get_value(borrow=True),
                          out / "filters_layer0.png")
+            if checkpointer is not None:
+                checkpointer.remove()
             say(f"Written to {out.resolve()}/: model.npz (sda.load_model), "
                 f"history.json, learning_curves.png, filters_layer0.png")
         return model, history
+
+
+def _script():
+    """This script as the user named it on the command line (else its
+    path), for the command that resumes a run."""
+    typed = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
+    here = Path(__file__)
+    if typed is not None and typed.exists() and typed.resolve() == \
+            here.resolve():
+        return str(typed)
+    return str(here.resolve())
 
 
 #: The fields of a checkpoint's recipe, each checked as its flag would be.
@@ -161,9 +182,10 @@ def recipe_of(checkpointer):
     meta, _ = checkpointer.load()
     recipe, path = dict(meta["recipe"]), checkpointer.path
     known = set(RECIPE) | {"dataset", "floatX"}
-    if set(recipe) != known:
-        missing, unknown = sorted(known - set(recipe)), sorted(set(recipe) -
-                                                               known)
+    optional = {"verify", "n_valid"}  # absent: the defaults
+    if not known <= set(recipe) <= known | optional:
+        missing = sorted(known - set(recipe))
+        unknown = sorted(set(recipe) - known - optional)
         raise sda.DataFileError(path, f"has a recipe that lacks {missing} "
                                 f"or has unknown fields {unknown}")
     for key, parse in RECIPE.items():
@@ -185,6 +207,14 @@ def recipe_of(checkpointer):
     if recipe["floatX"] not in ("float32", "float64"):
         raise sda.DataFileError(path, f"has an invalid recipe field floatX: "
                                 f"{recipe['floatX']!r}")
+    if recipe.get("verify", False) is not False:
+        raise sda.DataFileError(path, f"has an invalid recipe field verify: "
+                                f"{recipe['verify']!r}")
+    n_valid = recipe.get("n_valid")
+    if n_valid is not None and (isinstance(n_valid, bool) or not isinstance(
+            n_valid, int) or n_valid < 1):
+        raise sda.DataFileError(path, f"has an invalid recipe field n_valid: "
+                                f"{n_valid!r}")
     if not (recipe["dataset"] is None or isinstance(recipe["dataset"], str)):
         raise sda.DataFileError(path, f"has an invalid recipe field dataset: "
                                 f"{recipe['dataset']!r}")
@@ -248,7 +278,7 @@ def _main(args):
             hidden_layers_sizes=a.hidden_layers_sizes,
             corruption_levels=a.corruption_levels, seed=a.seed,
             output_folder=a.output_folder, checkpoints=not a.no_checkpoints,
-            overwrite=a.overwrite)
+            overwrite=a.overwrite, **cli.data_options(a))
     try:
         with cli.precision(floatX):
             test_SdA(quiet=a.quiet, mode=a.mode,

@@ -32,15 +32,17 @@ class _EpochLines(ProgressPrinter):
     """The tutorial's line per epoch, with ProgressPrinter's bar and notices."""
 
     def __call__(self, event):
-        self._print(f"Training epoch {event['epoch']}, cost "
+        self._print(f"Training epoch {event['epoch'] + 1}, cost "
                     f"{event['cost']:.6f} ({event['elapsed']:.1f}s)")
 
 
 def test_dA(learning_rate=0.1, training_epochs=15, dataset=None,
             batch_size=20, output_folder="dA_plots", *, seed=123, n_hidden=500,
             corruption_levels=(0.0, 0.3), quiet=False, mode=None,
-            progress_bar=None):
+            progress_bar=None, verify=True, n_valid=None):
     """Train one dA per corruption level; return their costs and times.
+
+    ``verify`` and ``n_valid`` are :func:`sda.load_data`'s.
 
     Returns
     -------
@@ -48,7 +50,7 @@ def test_dA(learning_rate=0.1, training_epochs=15, dataset=None,
     "filters": path}``.
     """
     say = (lambda *a, **k: None) if quiet else print
-    datasets = sda.load_data(dataset)
+    datasets = sda.load_data(dataset, verify, n_valid=n_valid)
     train_set_x = datasets[0][0]
     output_folder = Path(output_folder)
     progress = None if quiet else _EpochLines(bar=progress_bar)
@@ -105,7 +107,8 @@ def _main(args):
                 seed=a.seed, n_hidden=a.n_hidden,
                 corruption_levels=a.corruption_levels, quiet=a.quiet,
                 mode=a.mode,
-                progress_bar=False if a.no_progress_bar else None)
+                progress_bar=False if a.no_progress_bar else None,
+                **cli.data_options(a))
     return 0
 
 

@@ -45,9 +45,9 @@ COMPARE = {"batch_size": 20, "pretrain_lr": 0.1, "finetune_lr": 0.1}
 
 
 def filters(dataset, epochs, output_folder, seed=123, progress=None,
-            say=print, mode=None):
+            say=print, mode=None, verify=True, n_valid=None):
     """Train one dA per noise type; write their filters side by side."""
-    train_set_x = sda.load_data(dataset)[0][0]
+    train_set_x = sda.load_data(dataset, verify, n_valid=n_valid)[0][0]
     tiles, costs = [], {}
     for noise, level in LEVELS.items():
         da = sda.dA(numpy_rng=numpy.random.RandomState(seed), n_visible=784,
@@ -82,9 +82,10 @@ def _side_by_side(images, labels, path):
 
 def compare(dataset, seeds, pretraining_epochs, fine_tuning_epochs,
             output_folder, hidden_layers_sizes=(1000, 1000, 1000),
-            progress_bar=None, say=print, mode=None):
+            progress_bar=None, say=print, mode=None, verify=True,
+            n_valid=None):
     """Pretrain and fine-tune an SdA per noise type and seed."""
-    datasets = sda.load_data(dataset)
+    datasets = sda.load_data(dataset, verify, n_valid=n_valid)
     path = Path(output_folder) / "noise_types.json"
     settings = {**COMPARE, "levels": LEVELS,
                 "hidden_layers_sizes": list(hidden_layers_sizes),
@@ -181,11 +182,12 @@ def _main(args):
             compare(a.dataset, a.seeds, a.pretraining_epochs,
                     a.fine_tuning_epochs, a.output_folder,
                     hidden_layers_sizes=a.hidden_layers_sizes,
-                    progress_bar=bar, say=say, mode=a.mode)
+                    progress_bar=bar, say=say, mode=a.mode,
+                    **cli.data_options(a))
         else:
             filters(a.dataset, a.training_epochs, a.output_folder,
                     progress=None if a.quiet else _Lines(bar=bar), say=say,
-                    mode=a.mode)
+                    mode=a.mode, **cli.data_options(a))
     return 0
 
 

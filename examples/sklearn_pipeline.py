@@ -54,7 +54,7 @@ def _main(args):
 def _run(a):
     say = (lambda *x, **k: None) if a.quiet else print
     (train_x, train_y), valid, (test_x, test_y) = sda.load_data(
-        a.dataset, shared=False)
+        a.dataset, shared=False, **cli.data_options(a))
     # the classifier keeps its own validation split: give it all 60,000
     X = numpy.concatenate([train_x, valid[0]])
     y = numpy.concatenate([train_y, valid[1]])

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 import sda
-from helpers import example, tutorial_pickle
+from helpers import EXAMPLES, example, tutorial_pickle, write_idx_folder
 
 @pytest.fixture
 def tiny_mnist(tmp_path, mnist_arrays):
@@ -159,15 +159,54 @@ def test_SdA_script_resumes_after_ctrl_c(tiny_mnist, tmp_path, monkeypatch,
     capsys.readouterr()
     assert module.main([a for a in args if a != "--quiet"]
                        + ["--output-folder", str(out)]) == 130
-    assert f"Resume with: python examples/SdA.py --resume {out}" in \
-        capsys.readouterr().err
+    # the script as this process named it (pytest here): its full path
+    assert (f"Resume with: python {EXAMPLES / 'SdA.py'} --resume {out}"
+            in capsys.readouterr().err)
     assert not (out / "history.json").exists()
     assert module.main(["--resume", str(out), "--quiet"]) == 0
+    assert not (tmp_path / "a" / "checkpoint.npz").exists()  # finished
     first = json.loads((tmp_path / "a" / "history.json").read_text())
     again = json.loads((out / "history.json").read_text())
     for key in ("pretraining_costs", "validation_errors", "test_error",
                 "best_iteration"):
         assert again["history"][key] == first["history"][key]
+
+
+def test_SdA_script_reads_other_mnist_format_data_with_no_verify(
+        tmp_path, capsys):
+    """An IDX folder that is not MNIST (500 training images of 28 x 28, 3
+    classes): refused as not MNIST, then read with --no-verify and a
+    validation set of --n-valid images; the finished run keeps its model and
+    history, not its checkpoint, and its total time is the two phases'."""
+    data = tmp_path / "digits"
+    write_idx_folder(data, n_train=500, n_test=50, shape=(28, 28))
+    args = ["--dataset", str(data), "--pretraining-epochs", "1",
+            "--training-epochs", "2", "--batch-size", "25",
+            "--hidden-layers-sizes", "20", "--corruption-levels", "0.1",
+            "--floatX", "float32", "--no-progress-bar"]
+    module = example("SdA")
+    assert module.main(args + ["--output-folder", str(tmp_path / "a")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not MNIST" in err and "--no-verify" in err
+    assert module.main(args + ["--output-folder", str(tmp_path / "a"),
+                               "--no-verify", "--n-valid", "60000"]) == 1
+    assert "error: n_valid must be between 1 and 499" in capsys.readouterr().err
+    out = tmp_path / "b"
+    assert module.main(args + ["--no-verify", "--n-valid", "100",
+                               "--output-folder", str(out)]) == 0
+    printed = capsys.readouterr()
+    record = json.loads((out / "history.json").read_text())
+    assert record["recipe"]["verify"] is False
+    assert record["recipe"]["n_valid"] == 100
+    assert sorted(p.name for p in out.iterdir()
+                  if p.name != ".sda.lock") == [
+        "filters_layer0.png", "history.json", "learning_curves.png",
+        "model.npz"]
+    total = float(re.search(r"The training code ran for ([\d.]+)m",
+                            printed.err).group(1))
+    history = record["history"]
+    both = (sum(history["pretraining_times"]) + history["finetune_time"]) / 60
+    assert total == pytest.approx(both, abs=0.006)
 
 
 def test_noise_types_draws_each_noises_filters_side_by_side(tiny_mnist,

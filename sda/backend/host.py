@@ -80,12 +80,17 @@ class Backend:
     runs_c : bool
         Its functions run C thunks: sda's fused C steps are used there by
         default for minibatches of one example.
+    compile_note : str
+        What compiling costs here, for the notice before it.
     """
 
     def __init__(self, name, mode):
         self.name = name
         self.mode = mode
         self.runs_c = runs_c_thunks(mode.linker)
+        self.compile_note = ("up to a minute the first time; PyTensor "
+                             "caches the C code" if self.runs_c
+                             else "up to a minute")
 
     def __repr__(self):
         return f"{type(self).__name__}({self.name!r})"

@@ -109,6 +109,7 @@ class JaxBackend(Backend):
     def __init__(self, name, mode):
         super().__init__(name, mode)
         self._jax = require_jax()
+        self.compile_note = "XLA compiles them again in every new process"
 
     def _scope(self):
         return self._jax.enable_x64(True)

@@ -151,6 +151,11 @@ class Checkpointer:
     def exists(self):
         return self.path.exists()
 
+    def remove(self):
+        """Delete the checkpoint, once the run it would resume has written
+        its results (it is about twice the size of the model file)."""
+        self.path.unlink(missing_ok=True)
+
     def save(self, model, history, position, best_params=None,
              partial_costs=()):
         """Write the state of a run atomically; return the file's path.

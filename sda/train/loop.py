@@ -11,6 +11,7 @@ prints: progress goes to an optional ``progress`` object
 """
 
 import contextlib
+import inspect
 import logging
 import math
 import signal
@@ -20,7 +21,7 @@ import time
 import numpy as np
 
 from .. import _checks
-from ..backend import to_host
+from ..backend import resolve, to_host
 from ..errors import DataFileError, DivergenceError, TrainingInterrupted
 
 __all__ = ["train_epochs", "run_epochs", "Guard", "stop_signals",
@@ -44,10 +45,19 @@ def report(progress, **event):
         progress(event)
 
 
-def compiling(progress, what):
-    """``progress.compiling(what)``, or nothing if it has no such method."""
+def compiling(progress, what, mode=None):
+    """``progress.compiling(what)``, or nothing if it has no such method.
+
+    A hook that takes ``note`` (:class:`~sda.train.progress.ProgressPrinter`)
+    is also told what compiling costs in ``mode``: the C code is cached on
+    disk, XLA's is not.
+    """
     hook = getattr(progress, "compiling", None)
-    return contextlib.nullcontext() if hook is None else hook(what)
+    if hook is None:
+        return contextlib.nullcontext()
+    if "note" not in inspect.signature(hook).parameters:
+        return hook(what)
+    return hook(what, note=resolve(mode).compile_note)
 
 
 def _minibatches(progress, start, stop, desc):
@@ -309,7 +319,7 @@ def run_epochs(step, n_batches, epochs, *, phase="train", layer=None,
                elapsed=time.perf_counter() - t0)
 
     train_epochs(step, n_batches, epochs, guard=guard,
-                 where=lambda epoch, index: f"{phase} epoch {epoch}, "
+                 where=lambda epoch, index: f"{phase} epoch {epoch + 1}, "
                                             f"minibatch {index}",
                  desc=lambda epoch: f"{phase} epoch {epoch + 1}/{epochs}",
                  end_epoch=end_epoch, progress=progress)

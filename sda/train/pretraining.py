@@ -60,7 +60,7 @@ def pretrain(model, train_set_x, *, epochs=15, batch_size=1,
               for i, c in enumerate(levels)]
     history = History() if history is None else history
     train_set_x = as_shared("train_set_x", train_set_x, model.x.dtype)
-    with compiling(progress, "pretraining functions"):
+    with compiling(progress, "pretraining functions", mode):
         fns = model.pretraining_functions(train_set_x, batch_size, mode=mode,
                                           steps_per_call=steps_per_call)
     steps = int(steps_per_call)  # checked by the builder
@@ -121,7 +121,7 @@ def _pretrain_layer(model, k, fn, level, learning_rate, n_batches, epochs,
     train_epochs(
         lambda index: single(index, corruption=level, lr=learning_rate),
         n_batches, epochs, guard=guard,
-        where=lambda epoch, index: (f"pretraining layer {k}, epoch {epoch}, "
+        where=lambda epoch, index: (f"pretraining layer {k}, epoch {epoch + 1}, "
                                     f"minibatch {index}"),
         desc=lambda epoch: f"layer {k} epoch {epoch + 1}/{epochs}",
         block=lambda b: fn(b, corruption=level, lr=learning_rate),

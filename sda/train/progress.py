@@ -16,6 +16,7 @@ scripts use.  Pass ``progress=None`` (the default) for silence.
 """
 
 import contextlib
+import math
 import sys
 import time
 
@@ -75,10 +76,10 @@ class ProgressPrinter:
         print(text, end=end, file=self.stream, flush=True)
 
     @contextlib.contextmanager
-    def compiling(self, what):
-        """Say that ``what`` is being compiled, then how long it took."""
-        self._print(f"... compiling the {what} (up to a minute the first "
-                    f"time; PyTensor caches the C code)")
+    def compiling(self, what, note="up to a minute"):
+        """Say that ``what`` is being compiled (and ``note``: what that
+        costs in the run's backend), then how long it took."""
+        self._print(f"... compiling the {what} ({note})")
         t0 = time.perf_counter()
         yield
         self._print(f"... compiled in {format_seconds(time.perf_counter() - t0)}")
@@ -106,8 +107,9 @@ class ProgressPrinter:
             if event.get("validation_error") is not None:
                 text += (f", validation error "
                          f"{100 * event['validation_error']:.3f} %, best "
-                         f"{100 * event['best_validation_error']:.3f} % "
-                         f"(test {100 * event['test_error']:.3f} %)")
+                         f"{100 * event['best_validation_error']:.3f} %")
+                if not math.isnan(event["test_error"]):  # a test set
+                    text += f" (test {100 * event['test_error']:.3f} %)"
             # early stopping usually ends the run well before ``epochs``
             patience_epochs = event["patience"] / max(1, event["iteration"]) \
                 * epoch

@@ -62,7 +62,7 @@ def test_divergence_names_where_it_happened(tmp_path, float64):
     pretrain(model, sets[0][0], epochs=1, batch_size=4, checkpointer=cp)
     before = cp.path.read_bytes()
     model.dA_layers[1].b_prime.set_value(np.full(8, np.inf))
-    with pytest.raises(DivergenceError, match=r"pretraining layer 1, epoch 0,"
+    with pytest.raises(DivergenceError, match=r"pretraining layer 1, epoch 1,"
                        r" minibatch 0: the cost is nan; training diverged. "
                        r"Try a smaller learning rate than 0.5; the last good "
                        r"checkpoint stays in .*checkpoint.npz"):

@@ -116,6 +116,6 @@ def test_a_cost_beyond_float32s_range_is_named_whatever_the_factor():
         message = str(guard.diverged(1e39, "dA epoch 0, minibatch 3"))
         assert message.startswith("dA epoch 0, minibatch 3: the cost 1e+39 "
                                   "is beyond float32's range")
-    with pytest.raises(DivergenceError, match="dA epoch 0, minibatch 1: "
+    with pytest.raises(DivergenceError, match="dA epoch 1, minibatch 1: "
                                               "the cost is nan"):
         run_epochs(lambda i: [1.0, np.nan][i], 2, 1, phase="dA")

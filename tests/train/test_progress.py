@@ -38,6 +38,43 @@ def test_compiling_is_announced_and_timed():
                for line in lines)
 
 
+def test_the_compile_notice_says_what_the_backend_caches():
+    from sda.train.loop import compiling
+    for mode, note in (("CVM", "PyTensor caches the C code"),
+                       ("JAX", "XLA compiles them again in every new "
+                               "process")):
+        out = io.StringIO()
+        with compiling(ProgressPrinter(1, stream=out, bar=False),
+                       "pretraining functions", mode):
+            pass
+        assert out.getvalue().startswith(
+            "... compiling the pretraining functions (")
+        assert note in out.getvalue(), (mode, out.getvalue())
+
+    class OwnHook:  # a progress object of the older protocol: what only
+        def compiling(self, what):
+            self.what = what
+            return io.StringIO()  # any context manager
+
+    hook = OwnHook()
+    with compiling(hook, "fine-tuning functions", "JAX"):
+        pass
+    assert hook.what == "fine-tuning functions"
+
+
+def test_fine_tuning_lines_leave_out_the_test_error_without_a_test_set():
+    printer, out = ProgressPrinter(1, bar=False), io.StringIO()
+    printer.stream = out
+    event = dict(phase="finetune", layer=None, epoch=0, epochs=3, cost=0.5,
+                 validation_error=0.2, best_validation_error=0.2,
+                 patience=100, iteration=10, elapsed=1.0)
+    printer({**event, "test_error": float("nan")})
+    printer({**event, "test_error": 0.25})
+    without, with_test = out.getvalue().splitlines()
+    assert "best 20.000 %" in without and "test" not in without
+    assert "(test 25.000 %)" in with_test
+
+
 def test_bar_shows_minibatches_rate_and_time_left(capsys):
     small_run(ProgressPrinter(1, stream=io.StringIO(), bar=True))
     bar = capsys.readouterr().err
