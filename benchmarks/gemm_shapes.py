@@ -1,0 +1,94 @@
+"""One core's matrix products at the shapes of an SdA step: OpenBLAS against MKL.
+
+At minibatch 20 a training or scoring step of the tutorial's SdA (784-1000-
+1000-1000-10) spends most of its time in a few small products (86-94 % in
+the profile of docs/performance.md).  sda computes them with OpenBLAS (the
+``scipy-openblas`` wheels), torch with the MKL bundled in its wheel.  This
+script times each product of such a step on one thread with both
+libraries, in one process, interleaved, and prints GFLOP/s and their ratio:
+how far sda's steps can go ahead of torch's before the products themselves
+limit them.
+
+Run it with an interpreter that has NumPy (its OpenBLAS) and torch, such as
+the benchmarks' reference environment::
+
+    .bench-venv/bin/python benchmarks/gemm_shapes.py            # float32
+    .bench-venv/bin/python benchmarks/gemm_shapes.py --batch 128
+"""
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+import torch
+from threadpoolctl import threadpool_limits
+
+#: (name, rows, inner, columns, transposes) of the products of one step of
+#: the tutorial's SdA at minibatch ``m``: forward, back-propagated error and
+#: weight gradient of a 1000 x 1000 layer and of the 784 x 1000 first layer
+SHAPES = [
+    ("forward x W (784 in)", "m", 784, 1000, ""),
+    ("forward h W (1000 in)", "m", 1000, 1000, ""),
+    ("error d W^T", "m", 1000, 1000, "b"),
+    ("gradient x^T d (784 in)", 784, "m", 1000, "a"),
+    ("gradient h^T d", 1000, "m", 1000, "a"),
+]
+
+
+def operands(rows, inner, columns, transposed, dtype, rng):
+    a = rng.standard_normal((inner, rows) if "a" in transposed
+                            else (rows, inner)).astype(dtype)
+    b = rng.standard_normal((columns, inner) if "b" in transposed
+                            else (inner, columns)).astype(dtype)
+    return (a.T if "a" in transposed else a), (b.T if "b" in transposed
+                                                else b)
+
+
+def rate(product, flops, seconds=0.2):
+    """GFLOP/s of ``product()`` over calls filling about ``seconds``."""
+    product()
+    calls, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        product()
+        calls += 1
+    return flops * calls / (time.perf_counter() - start) / 1e9
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--batch", type=int, default=20, help="minibatch size")
+    ap.add_argument("--dtype", default="float32",
+                    choices=("float32", "float64"))
+    ap.add_argument("--rounds", type=int, default=5)
+    a = ap.parse_args(argv)
+    rng = np.random.default_rng(0)
+    torch.set_num_threads(1)
+    print(f"One thread, {a.dtype}, minibatch {a.batch}; GFLOP/s, median of "
+          f"{a.rounds} interleaved rounds\n")
+    print("| product | shape | OpenBLAS (NumPy) | MKL (torch) | "
+          "OpenBLAS / MKL |")
+    print("|---|---|---|---|---|")
+    with threadpool_limits(limits=1, user_api="blas"):
+        for name, rows, inner, columns, transposed in SHAPES:
+            rows, inner = (a.batch if v == "m" else v for v in (rows, inner))
+            x, y = operands(rows, inner, columns, transposed, a.dtype, rng)
+            tx, ty = torch.from_numpy(x.copy()), torch.from_numpy(y.copy())
+            if "a" in transposed:  # the same memory layout as NumPy's
+                tx = torch.from_numpy(np.ascontiguousarray(x.T)).T
+            if "b" in transposed:
+                ty = torch.from_numpy(np.ascontiguousarray(y.T)).T
+            out, tout = np.empty((rows, columns), a.dtype), torch.empty(
+                rows, columns, dtype=tx.dtype)
+            flops = 2.0 * rows * inner * columns
+            ours, theirs = [], []
+            for _ in range(a.rounds):
+                ours.append(rate(lambda: np.matmul(x, y, out=out), flops))
+                theirs.append(rate(lambda: torch.mm(tx, ty, out=tout), flops))
+            o, t = statistics.median(ours), statistics.median(theirs)
+            print(f"| {name} | {rows} x {inner} x {columns} | {o:.0f} | "
+                  f"{t:.0f} | {o / t:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
