@@ -60,6 +60,11 @@ setup(
         # PyYAML reads sweep spaces (optuna's private storage calls used to
         # recover interrupted trials are checked against 4.x and 5.x)
         "sweep": ["dask[distributed]>=2024.6", "optuna>=4,<6", "pyyaml"],
+        # SDA_BLAS=mkl: Intel's MKL (sequential) for the C backend's
+        # products, faster than OpenBLAS at small minibatches; its wheels
+        # exist for x86-64 Linux and Windows only
+        "mkl": ['mkl; platform_machine in "x86_64 AMD64" and '
+                'sys_platform != "darwin"'],
     },
     classifiers=[
         "Programming Language :: Python :: 3",

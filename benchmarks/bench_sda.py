@@ -29,6 +29,10 @@ Configurations:
                       sigmoid and softplus (``optimizer_excluding=
                       sda_vectorised``), to measure :mod:`sda.elementwise`
 * ``sda-jax``         ``SDA_MODE=JAX``: XLA on this CPU (when JAX is installed)
+* ``sda-mkl``         ``SDA_BLAS=mkl``: MKL's sequential layer in place of
+                      OpenBLAS (when the ``mkl`` wheel, ``sda[mkl]``, is
+                      installed); ``SDA_BLAS=mkl python benchmarks/...``
+                      makes it the ``sda`` column, compared with the rest
 * ``sda-1thread``     ``OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1``: sda with
                       every thread taken away (only with ``--configs``, and
                       in the ``--load`` table)
@@ -52,6 +56,7 @@ Examples::
 """
 
 import argparse
+import glob
 import importlib.util
 import json
 import os
@@ -162,7 +167,7 @@ def limit(step, batch, dtype, limits, cached_inputs=False):
 
 
 #: The configurations sda is compared with, one ratio column each.
-BASELINES = ("torch", "sda-jax", "pt-ref-openblas", "sda-numba",
+BASELINES = ("torch", "sda-jax", "sda-mkl", "pt-ref-openblas", "sda-numba",
              "sda-cvm-noblas", "sda-pt-sigmoid", "sda-base")
 
 
@@ -183,6 +188,10 @@ def configurations(refs, ref_python, base=None):
     }
     if importlib.util.find_spec("jax") is not None:  # XLA on the same CPU
         plan["sda-jax"] = (worker, {"SDA_MODE": "JAX"}, "")
+    # the mkl wheel's libraries, as sda.backend.blas.mkl_ldflags finds them
+    mkl = glob.glob(os.path.join(sys.prefix, "lib", "libmkl_sequential.so.*"))
+    if mkl and os.environ.get("SDA_BLAS", "").lower() != "mkl":
+        plan["sda-mkl"] = (worker, {"SDA_BLAS": "mkl"}, "")
     if base:  # another checkout of sda (e.g. a git worktree of the last
         # release), timed by this worker: a before/after A/B in one run
         plan["sda-base"] = (worker, {"SDA_ROOT": str(Path(base).resolve())},

@@ -107,8 +107,9 @@ class Bench:
                 "pytensor": pt.__version__,
                 "floatX": pt.config.floatX, "mode": self.sda.get_mode(),
                 "blas": "scipy-openblas32" if "scipy_openblas" in
-                self.sda.blas_ldflags() else (self.sda.blas_ldflags()
-                                              or "none"),
+                self.sda.blas_ldflags() else "mkl (sequential)" if
+                "mkl_sequential" in self.sda.blas_ldflags() else (
+                    self.sda.blas_ldflags() or "none"),
                 "warnings": sorted(set(_WARNINGS))}
 
 

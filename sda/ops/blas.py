@@ -102,15 +102,17 @@ def threaded(op):
     return twin(**{name: getattr(op, name) for name in op.__props__})
 
 
-def _links_openblas():
+def _links_sequential_blas():
+    """True when the BLAS is OpenBLAS (its thread count is set to one per
+    call) or MKL's sequential layer (which has no threads of its own)."""
     flags = str(pytensor.config.blas__ldflags)
-    return "openblas" in flags
+    return "openblas" in flags or "mkl_sequential" in flags
 
 
 @node_rewriter(list(_TWINS))
 def _local_threaded_blas(fgraph, node):
     twin = threaded(node.op)  # None for a twin itself, tracked as a subclass
-    if twin is None or not _links_openblas():
+    if twin is None or not _links_sequential_blas():
         return False
     return twin(*node.inputs, return_list=True)
 

@@ -5,7 +5,8 @@
    this header defines a wrapper for each product PyTensor's C code calls
    and then points the names at them (#define sgemm_ sda_sgemm, ...), so
    that the ops' code, unchanged, calls the wrappers.  A wrapper runs
-   OpenBLAS single-threaded and, when sda_threads.h says threads pay,
+   OpenBLAS single-threaded (MKL's sequential layer, with SDA_BLAS=mkl,
+   has no threads of its own) and, when sda_threads.h says threads pay,
    splits the output over OpenMP threads: one pool of threads for every op
    of sda, under one policy.  OpenBLAS's own pool would otherwise be a
    second one, its threads spinning while sda's need the cores, and its
