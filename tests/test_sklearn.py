@@ -298,3 +298,19 @@ def test_defaults_on_unit_interval_inputs_are_unchanged(float64):
         np.testing.assert_array_equal(a.get_value(), b.get_value())
     dae = DenoisingAutoencoder(n_hidden=10, n_epochs=1, random_state=0)
     assert dae.fit(X).learning_rate_ == 0.1
+
+
+def test_predicting_values_that_overflow_a_float32_model_is_refused():
+    """scikit-learn's own check passes float64 1e300; the float32 network
+    used to answer class 0 for it."""
+    X, y = np.random.default_rng(0).random((60, 6)), np.arange(60) % 2
+    with pytensor.config.change_flags(floatX="float32"):
+        clf = SdAClassifier(**SMALL).fit(X, y)
+        auto = DenoisingAutoencoder(n_hidden=3, n_epochs=1,
+                                    random_state=0).fit(X)
+    X[4, 1] = 1e300
+    for method in (clf.predict, clf.predict_proba, clf.transform,
+                   auto.transform, auto.score):
+        with pytest.raises(ValueError, match=r"^X holds values that overflow "
+                           r"float32 \(the first in row 4: 1e\+300"):
+            method(X)
