@@ -229,7 +229,7 @@ def test_inputs_too_large_to_train_on_blame_the_scale_not_the_rate(
             pytest.raises(sda.DivergenceError) as caught:
         estimator.fit(X, np.arange(60) % 2)
     message = str(caught.value)
-    assert message.startswith("X is on too large a scale: the first layer's "
+    assert message.startswith("X is on too large a scale: its "
                               "reconstruction cost is ")
     assert "before the first step" in message
     assert "StandardScaler" in message and "learning rate" in message

@@ -79,8 +79,8 @@ def blame_scale(first, n_features):
                 first <= np.finfo(np.float32).max:
             raise
         raise DivergenceError(
-            f"X is on too large a scale: the first layer's reconstruction "
-            f"cost is {first:.6g} before the first step "
+            f"X is on too large a scale: its reconstruction cost is "
+            f"{first:.6g} before the first step "
             f"({first / n_features:.3g} per input component), so no "
             f"learning rate will do. Standardise the inputs, e.g. "
             f"make_pipeline(StandardScaler(), ...), or scale them to "

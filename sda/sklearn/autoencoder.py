@@ -60,8 +60,7 @@ class DenoisingAutoencoder(TransformerMixin, BaseEstimator):
 
     def __init__(self, n_hidden=100, corruption_level=0.3, noise="masking",
                  loss="auto", learning_rate="auto", batch_size=20,
-                 n_epochs=15,
-                 random_state=None, verbose=False, mode=None):
+                 n_epochs=15, random_state=None, verbose=False, mode=None):
         self.n_hidden = n_hidden
         self.corruption_level = corruption_level
         self.noise = noise
