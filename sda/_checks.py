@@ -44,6 +44,17 @@ def probability(name, value):
     return v
 
 
+def open_fraction(name, value):
+    """``value`` as a float, if it is a number strictly between 0 and 1."""
+    try:
+        v = None if isinstance(value, bool) else float(value)
+    except (TypeError, ValueError):
+        v = None
+    if v is None or not 0 < v < 1:  # also refuses NaN
+        raise ValueError(f"{name} must be a number in (0, 1), got {value!r}")
+    return v
+
+
 def batch_size(value, n_examples):
     """``value`` as an int, if 1 <= value <= n_examples."""
     b = positive_int("batch_size", value)
@@ -81,6 +92,32 @@ def finite(name, values):
         raise ValueError(f"{name} holds NaN or infinite values (the first "
                          f"in row {row})")
     return values
+
+
+def finite_cast(name, values, dtype, offset=0):
+    """``values`` cast to ``dtype``, if every entry is finite there.
+
+    The check runs after the cast, so a float64 value that overflows
+    float32 (1e300, say) is refused like NaN and infinity are, with a
+    message saying so; ``offset`` is added to the row shown (for arrays
+    checked a chunk at a time).  One ``numpy.isfinite`` pass; nothing more
+    when all is well.
+    """
+    with np.errstate(over="ignore"):  # the overflow is reported below
+        cast = np.asarray(values, dtype)
+    ok = np.isfinite(cast)
+    if ok.all():
+        return cast
+    row, col = (int(i) for i in np.argwhere(~ok)[0])
+    original = np.asarray(values)[row, col] if np.ndim(values) == 2 else None
+    where = f"row {offset + row}"
+    if original is not None and np.isfinite(original):
+        raise ValueError(
+            f"{name} holds values that overflow {np.dtype(dtype).name} "
+            f"(the first in {where}: {float(original):.6g}; "
+            f"{np.dtype(dtype).name} reaches {float(np.finfo(dtype).max):.6g}): "
+            f"rescale it, with sklearn.preprocessing.StandardScaler say")
+    raise ValueError(f"{name} holds NaN or infinite values ({where})")
 
 
 def unit_interval(name, values):

@@ -125,11 +125,192 @@ def test_fitted_estimators_survive_pickle_and_joblib(tmp_path, floatX):
 
 def test_bad_parameters_are_named():
     X, y = digits(100)
-    with pytest.raises(ValueError, match="validation_fraction must be in "
-                       r"\(0, 1\), got 1.5"):
+    with pytest.raises(ValueError, match="validation_fraction must be a "
+                       r"number in \(0, 1\), got 1.5"):
         SdAClassifier(validation_fraction=1.5).fit(X / 255, y)
     with pytest.raises(ValueError, match=r"X must lie in \[0, 1\] for the "
                        "cross-entropy"):
         DenoisingAutoencoder(loss="cross_entropy").fit(X)
-    with pytest.raises(ValueError, match="learning_rate must be a positive"):
+    with pytest.raises(ValueError, match="learning_rate must be 'auto' or a "
+                       "positive number, got -1"):
         DenoisingAutoencoder(learning_rate=-1).fit(X / 255)
+
+
+SMALL = dict(hidden_layer_sizes=(4,), pretraining_epochs=1, max_epochs=2,
+             random_state=0)
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"hidden_layer_sizes": (0,)},
+     r"^hidden_layer_sizes\[0\] must be a positive integer, got 0$"),
+    ({"hidden_layer_sizes": (4, 2.5)},
+     r"^hidden_layer_sizes\[1\] must be a positive integer, got 2.5$"),
+    ({"hidden_layer_sizes": ()}, r"^hidden_layer_sizes must hold at least "
+     r"one layer size, got \(\)$"),
+    ({"hidden_layer_sizes": 5}, r"^hidden_layer_sizes must be a sequence"),
+    ({"finetune_learning_rate": -1},
+     r"^finetune_learning_rate must be a positive number, got -1$"),
+    ({"pretrain_learning_rate": 0}, r"^pretrain_learning_rate must be "
+     r"'auto' or a positive number, got 0$"),
+    ({"pretrain_learning_rate": "fast"}, r"^pretrain_learning_rate must be "
+     r"'auto' or a positive number, got 'fast'$"),
+    ({"max_epochs": -1}, r"^max_epochs must be a non-negative integer, "
+     r"got -1$"),
+    ({"pretraining_epochs": 1.5}, r"^pretraining_epochs must be a "
+     r"non-negative integer, got 1.5$"),
+    ({"validation_fraction": "a"},
+     r"^validation_fraction must be a number in \(0, 1\), got 'a'$"),
+    ({"loss": "hinge"}, r"^loss must be one of \('auto', 'cross_entropy', "
+     r"'squared_error'\), got 'hinge'$"),
+])
+def test_classifier_parameters_are_checked_at_fit_under_their_own_names(
+        params, message):
+    """Not as the library's internal arguments (hidden_layers_sizes,
+    learning_rate, epochs) nor as a bare float() error."""
+    X, y = np.random.default_rng(0).random((40, 6)), np.arange(40) % 2
+    clf = SdAClassifier(**{**SMALL, **params})  # __init__ only stores
+    with pytest.raises(ValueError, match=message):
+        clf.fit(X, y)
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"n_hidden": 0}, r"^n_hidden must be a positive integer, got 0$"),
+    ({"learning_rate": 0}, r"^learning_rate must be 'auto' or a positive "
+     r"number, got 0$"),
+    ({"n_epochs": -2}, r"^n_epochs must be a non-negative integer, got -2$"),
+    ({"loss": "l1"}, r"^loss must be one of .*, got 'l1'$"),
+])
+def test_autoencoder_parameters_are_checked_at_fit(params, message):
+    X = np.random.default_rng(0).random((40, 6))
+    with pytest.raises(ValueError, match=message):
+        DenoisingAutoencoder(**{"n_epochs": 1, **params}).fit(X)
+
+
+@pytest.mark.parametrize("estimator", [
+    DenoisingAutoencoder(n_hidden=4, n_epochs=2, random_state=0),
+    SdAClassifier(**SMALL)], ids=["autoencoder", "classifier"])
+def test_inputs_that_overflow_float32_are_refused_before_training(estimator):
+    """float64 1e200 passes scikit-learn's finiteness check but is inf in
+    a float32 model: the dA used to train to NaN weights and NaN costs_."""
+    X = np.random.default_rng(0).random((60, 8)) * 1e200
+    y = np.arange(60) % 2
+    with pytensor.config.change_flags(floatX="float32"), \
+            warnings.catch_warnings():
+        warnings.simplefilter("error")  # and no overflow warning either
+        with pytest.raises(ValueError, match=r"^X holds values that overflow "
+                           r"float32 \(the first in row 0: .*e\+199; "
+                           r"float32 reaches 3.40282e\+38\): rescale it"):
+            estimator.fit(X, y)
+    assert not hasattr(estimator, "n_iter_")
+
+
+def test_inverse_transform_refuses_non_finite_codes_by_name(float64):
+    X = np.random.default_rng(0).random((40, 6))
+    auto = DenoisingAutoencoder(n_hidden=3, n_epochs=1, random_state=0).fit(X)
+    codes = auto.transform(X[:5])
+    codes[2, 1] = np.nan
+    with pytest.raises(ValueError, match=r"^X holds NaN or infinite values "
+                       r"\(row 2\)$"):
+        auto.inverse_transform(codes)
+    with pytest.raises(ValueError, match="X must be a matrix with 3 columns"):
+        auto.inverse_transform(X[:5])
+
+
+@pytest.mark.parametrize("estimator", [
+    DenoisingAutoencoder(n_hidden=4, n_epochs=2, random_state=0),
+    SdAClassifier(**SMALL)], ids=["autoencoder", "classifier"])
+def test_inputs_too_large_to_train_on_blame_the_scale_not_the_rate(
+        estimator):
+    """1e30 fits float32, but the first reconstruction cost (about 1e60)
+    does not: no learning rate can help, so the message does not ask for
+    a smaller one."""
+    X = np.random.default_rng(0).random((60, 8)) * 1e30
+    with pytensor.config.change_flags(floatX="float32"), \
+            pytest.raises(sda.DivergenceError) as caught:
+        estimator.fit(X, np.arange(60) % 2)
+    message = str(caught.value)
+    assert message.startswith("X is on too large a scale: its "
+                              "reconstruction cost is ")
+    assert "before the first step" in message
+    assert "StandardScaler" in message and "learning rate" in message
+    assert "smaller learning rate" not in message
+    # the loop's own account stays reachable
+    assert isinstance(caught.value.__cause__, sda.DivergenceError)
+
+
+def test_a_divergence_on_a_sane_scale_still_suggests_the_learning_rate(
+        float64):
+    X = StandardScaler().fit_transform(np.random.default_rng(0).random(
+        (200, 30)))
+    with pytest.raises(sda.DivergenceError,
+                       match="Try a smaller learning rate"):
+        DenoisingAutoencoder(n_hidden=50, learning_rate=5, n_epochs=3,
+                             random_state=0).fit(X)
+
+
+def test_verbose_calls_the_validation_split_validation(capsys):
+    X, y = np.random.default_rng(0).random((60, 6)), np.arange(60) % 2
+    SdAClassifier(**SMALL, verbose=True).fit(X, y)
+    out = capsys.readouterr().out
+    assert "Fine-tuning epoch 1, cost " in out
+    assert "validation error" in out and "best" in out
+    assert "test" not in out  # the estimator keeps no test set
+
+
+def standardised_route(load):
+    """The route docs/sklearn.md describes, at the defaults, on a held-out
+    quarter of a scikit-learn dataset: (pipeline, held-out accuracy)."""
+    from sklearn.model_selection import train_test_split
+    X, y = load(return_X_y=True)
+    X_fit, X_held, y_fit, y_held = train_test_split(
+        X, y, test_size=0.25, stratify=y, random_state=0)
+    pipe = make_pipeline(StandardScaler(), SdAClassifier(random_state=0))
+    pipe.fit(X_fit, y_fit)
+    return pipe, pipe.score(X_held, y_held)
+
+
+@pytest.mark.parametrize("dataset, floor", [("load_digits", 0.93),
+                                            ("load_breast_cancer", 0.9)])
+def test_defaults_train_after_a_standard_scaler(dataset, floor):
+    """At 0.01 the squared-error first layer diverged within ten
+    minibatches (cost 6.3e+06, 1000 times the first) on both datasets."""
+    import sklearn.datasets
+    pipe, accuracy = standardised_route(getattr(sklearn.datasets, dataset))
+    clf = pipe[-1]
+    assert clf.sda_.dA_layers[0].loss == "squared_error"
+    assert clf.pretrain_learning_rate_ == 0.001
+    assert all(np.isfinite(c).all() for c in clf.history_.pretraining_costs)
+    assert accuracy > floor
+
+
+def test_defaults_on_unit_interval_inputs_are_unchanged(float64):
+    """Inputs in [0, 1] (MNIST pixels) keep cross-entropy and the rate of
+    0.01 that 'auto' replaced: the same fit as before, weight for weight."""
+    X, y = digits(200)
+    X /= 255
+    small = dict(hidden_layer_sizes=(20,), pretraining_epochs=2,
+                 max_epochs=2, random_state=0)
+    auto = SdAClassifier(**small).fit(X, y)
+    explicit = SdAClassifier(**small, pretrain_learning_rate=0.01).fit(X, y)
+    assert auto.pretrain_learning_rate_ == 0.01
+    assert auto.sda_.dA_layers[0].loss == "cross_entropy"
+    for a, b in zip(auto.sda_.params, explicit.sda_.params):
+        np.testing.assert_array_equal(a.get_value(), b.get_value())
+    dae = DenoisingAutoencoder(n_hidden=10, n_epochs=1, random_state=0)
+    assert dae.fit(X).learning_rate_ == 0.1
+
+
+def test_predicting_values_that_overflow_a_float32_model_is_refused():
+    """scikit-learn's own check passes float64 1e300; the float32 network
+    used to answer class 0 for it."""
+    X, y = np.random.default_rng(0).random((60, 6)), np.arange(60) % 2
+    with pytensor.config.change_flags(floatX="float32"):
+        clf = SdAClassifier(**SMALL).fit(X, y)
+        auto = DenoisingAutoencoder(n_hidden=3, n_epochs=1,
+                                    random_state=0).fit(X)
+    X[4, 1] = 1e300
+    for method in (clf.predict, clf.predict_proba, clf.transform,
+                   auto.transform, auto.score):
+        with pytest.raises(ValueError, match=r"^X holds values that overflow "
+                           r"float32 \(the first in row 4: 1e\+300"):
+            method(X)

@@ -5,7 +5,9 @@ The models' convenience methods (``SdA.encode``, ``SdA.predict``,
 expression is compiled the first time it is asked for and kept in a
 :class:`CompiledFunctions` owned by the model; the rows are then cast to the
 model's dtype and pushed through it ``chunk_rows`` at a time, so a large
-float64 array never needs a second full-size copy in float32.
+float64 array never needs a second full-size copy in float32.  Each chunk
+is checked for NaN and infinite values after the cast (one
+``numpy.isfinite`` pass, a few per cent of a ``predict``).
 """
 
 import numpy as np
@@ -90,8 +92,11 @@ class CompiledFunctions:
         n = values.shape[0]
         out = None
         for start in range(0, max(n, 1), chunk_rows):
-            result = run(np.asarray(values[start:start + chunk_rows],
-                                    self.dtype))
+            # checked after the cast: 1e300 is finite in float64 but not
+            # in float32, and a compiled function would turn it into a
+            # silent NaN (or class 0)
+            result = run(_checks.finite_cast(
+                name, values[start:start + chunk_rows], self.dtype, start))
             if out is None:
                 out = np.empty((n,) + result.shape[1:], result.dtype)
             out[start:start + len(result)] = result

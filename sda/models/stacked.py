@@ -372,7 +372,10 @@ class SdA:
         the model's dtype ``chunk_rows`` rows at a time, and compiles its
         function at the first call, keeping it for the next: in ``mode``,
         else in the backend the model was trained in (:attr:`backend`),
-        else in the library's default.
+        else in the library's default.  Rows holding NaN or infinite values
+        once cast (1e300 in a float32 model, say) raise ``ValueError``
+        naming the first such row: a compiled function would turn them into
+        NaN, or class 0, silently.
 
         Parameters
         ----------

@@ -123,6 +123,58 @@ def test_bad_arguments_are_named(call, message):
         call(m, np.random.default_rng(0).random((5, 9)))
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("method", ["predict", "predict_proba", "encode",
+                                    "reconstruct"])
+def test_array_methods_refuse_non_finite_rows_by_row(floatX, method, bad):
+    """A NaN row used to come back as class 0 or as NaN, silently."""
+    with pytensor.config.change_flags(floatX=floatX):
+        m = sda.SdA(np.random.RandomState(3), n_ins=9,
+                    hidden_layers_sizes=[6, 5], n_outs=4,
+                    corruption_levels=[0.1, 0.1])
+    x = np.random.default_rng(0).random((10, 9))
+    x[7, 2] = bad
+    # row 7 lies in the second chunk: the row shown counts from the start
+    with pytest.raises(ValueError, match=r"^X holds NaN or infinite values "
+                       r"\(row 7\)$"):
+        getattr(m, method)(x, chunk_rows=4)
+
+
+@pytest.mark.parametrize("method", ["predict", "predict_proba", "encode",
+                                    "reconstruct"])
+def test_float64_values_that_overflow_a_float32_model_are_refused(method):
+    with pytensor.config.change_flags(floatX="float32"):
+        m = sda.SdA(np.random.RandomState(3), n_ins=9,
+                    hidden_layers_sizes=[6, 5], n_outs=4,
+                    corruption_levels=[0.1, 0.1])
+    x = np.random.default_rng(0).random((5, 9))
+    x[3, 0] = 1e300
+    with pytest.raises(ValueError, match=r"X holds values that overflow "
+                       r"float32 \(the first in row 3: 1e\+300"):
+        getattr(m, method)(x)
+    with pytensor.config.change_flags(floatX="float64"):
+        wide = sda.SdA(np.random.RandomState(3), n_ins=9,
+                       hidden_layers_sizes=[6, 5], n_outs=4,
+                       corruption_levels=[0.1, 0.1])
+    assert np.isfinite(getattr(wide, method)(x)).all()  # finite in float64
+
+
+def test_da_methods_refuse_non_finite_inputs_and_codes(floatX):
+    with pytensor.config.change_flags(floatX=floatX):
+        da = sda.dA(np.random.RandomState(2), n_visible=9, n_hidden=4)
+    x = np.random.default_rng(0).random((6, 9))
+    x[5, 8] = np.nan
+    for method in (da.encode, da.reconstruct):
+        with pytest.raises(ValueError, match=r"X holds NaN or infinite "
+                           r"values \(row 5\)"):
+            method(x)
+    codes = np.full((3, 4), 0.5)
+    codes[1, 0] = np.inf
+    with pytest.raises(ValueError, match=r"H holds NaN or infinite values "
+                       r"\(row 1\)"):
+        da.decode(codes)
+
+
 def test_reprs_say_the_architecture():
     with pytensor.config.change_flags(floatX="float32"):
         m = sda.SdA(np.random.RandomState(3), n_ins=9,
