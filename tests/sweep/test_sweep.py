@@ -56,7 +56,7 @@ def completed(study):
 
 def assert_each_point_once(study, space=GRID):
     counts = completed(study)
-    assert len(counts) == len(sda.sweep.grid_points(space))
+    assert len(counts) == sda.sweep.space.grid_size(space)
     assert set(counts.values()) == {1}, counts
 
 
