@@ -2,7 +2,8 @@
 
 They are re-exported where users meet them: the package itself
 (``sda.DataFileError``), :mod:`sda.train` (``DivergenceError``,
-``TrainingInterrupted``) and :mod:`sda.backend` (``SlowBackendWarning``).
+``TrainingInterrupted``), :mod:`sda.backend` (``SlowBackendWarning``) and
+:mod:`sda.sweep` (``StorageError``).
 """
 
 __all__ = ["SdAError", "DataFileError", "OutputError", "StorageError",

@@ -113,7 +113,9 @@ def _check_sqlite(url, path):
             header = f.read(16)
         if header and header != b"SQLite format 3\x00":
             raise StorageError(url, "is not a SQLite database")
-        if not os.access(path, os.W_OK):
+        # the mode too: root may write anywhere, but nobody means to write
+        # a file nobody may write
+        if not os.access(path, os.W_OK) or not path.stat().st_mode & 0o222:
             raise StorageError(url, "is read-only (the driver records "
                                     "every trial there)")
     elif not os.access(path.parent, os.W_OK):
@@ -184,6 +186,10 @@ def _open(url, study_name, direction, sampler):
     except StorageError:
         stack.close()
         raise
+    except ImportError as e:
+        stack.close()
+        raise StorageError(url, f"needs a database driver that is not "
+                                f"installed ({e})") from None
     except (*_STORAGE_ERRORS, ValueError) as e:  # ValueError: a bad URL
         stack.close()
         raise StorageError(url, _first_line(e)) from None

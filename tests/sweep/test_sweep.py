@@ -281,7 +281,8 @@ def _pg_bin(name):
 @pytest.fixture
 def postgres():
     """A PostgreSQL server on 127.0.0.1 in a temporary folder; its URL."""
-    pytest.importorskip("psycopg2", reason="psycopg2 (.ci/run installs it)")
+    # the URL the docs show, with the driver of the extra sda[sweep]
+    pytest.importorskip("psycopg", reason="psycopg (the extra sda[sweep])")
     initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
     if not (initdb and pg_ctl):
         pytest.skip("PostgreSQL is not installed here (.ci/run installs "
@@ -309,7 +310,7 @@ def postgres():
                         f"-c listen_addresses=127.0.0.1 -p {port} "
                         f"-k {folder}", "start"], check=True,
                        capture_output=True, timeout=120)
-        yield f"postgresql+psycopg2://postgres@127.0.0.1:{port}/postgres"
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
     finally:
         subprocess.run([*as_user, pg_ctl, "-D", str(data), "-m", "immediate",
                         "-w", "stop"], capture_output=True, timeout=60)
@@ -338,13 +339,14 @@ def test_the_command_line_writes_its_table_and_plot(cluster, tmp_path):
                      "fixed:\n  sleep: 0.1\n")
     out = subprocess.run(
         [sys.executable, "-m", "sda.sweep", str(space), "--trial",
-         "sweep_trials:quadratic", "--scheduler", address, "--storage",
-         sqlite(tmp_path), "--output-folder", str(tmp_path / "out")],
+         "sweep_trials:quadratic", "--scheduler", address,
+         "--output-folder", str(tmp_path / "out")],
         env=subprocess_env(), capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert "trials 4/4; best valid_error 0 with {'x': 1, 'y': 0.0}" \
         in out.stdout
-    for name in ("results.csv", "results.json", "errors.png"):
+    # the default storage lives with the results, not in the working folder
+    for name in ("results.csv", "results.json", "errors.png", "sweep.db"):
         assert (tmp_path / "out" / name).stat().st_size > 0
     rows = json.loads((tmp_path / "out" / "results.json").read_text())
     assert sorted(r["valid_error"] for r in rows) == [0, 0.5, 1, 1.5]
@@ -367,6 +369,19 @@ def test_the_command_line_writes_its_table_and_plot(cluster, tmp_path):
     (dict(direction="down"), "direction must be 'minimize' or 'maximize'"),
     (dict(fixed={"x": 3}), r"fixed and space both name \['x'\]"),
     (dict(client=42), "client must be a dask Client"),
+    # issue 22, case 5: NaN equals nothing, its trials were left RUNNING
+    (dict(space={"x": [-0.1, float("nan")]}),
+     r"space\['x'\] must not hold NaN, got \[-0.1, nan\]"),
+    (dict(space={"x": [1, 1]}), r"space\['x'\] must not hold a value twice"),
+    (dict(space={"x": [object()]}), r"space\['x'\] must hold numbers"),
+    # case 6
+    (dict(fixed=[1, 2]), r"fixed must be a mapping .*, got \[1, 2\]"),
+    # case 4: names checked against train_trial.PARAMETERS
+    (dict(trial=train_trial, space={"corruption_level": [0.1]}),
+     "train_trial takes no parameter 'corruption_level'; did you mean "
+     "'corruption_levels'"),
+    (dict(trial=train_trial, space={"noise": ["masking"]},
+          fixed={"n_hiden": 3}), "takes no parameter 'n_hiden'"),
 ])
 def test_bad_arguments_are_refused_before_any_work(tmp_path, kwargs,
                                                    message):
@@ -375,6 +390,88 @@ def test_bad_arguments_are_refused_before_any_work(tmp_path, kwargs,
     args.update(kwargs)
     with pytest.raises(ValueError, match=message):
         run_sweep(**args)
+    assert not (tmp_path / "sweep.db").exists()  # no study, no record
+
+
+def test_a_huge_grid_is_refused_from_its_size_in_bounded_memory(tmp_path):
+    """Case 2: nine parameters of ten values were built as a list of 10^9
+    points (a MemoryError at 3.7 GB)."""
+    import tracemalloc
+    space = {f"p{i}": list(range(10)) for i in range(9)}
+    tracemalloc.start()
+    start = time.perf_counter()
+    try:
+        with pytest.raises(ValueError, match=r"the grid of the space has "
+                           r"1000000000 points \(10 x 10 x 10 x 10 x 10 "
+                           r"x 10 x 10 x 10 x 10\), more than "
+                           r"sda.sweep.space.MAX_GRID = 100000"):
+            run_sweep(space, trial=sweep_trials.quadratic,
+                      storage=sqlite(tmp_path))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert time.perf_counter() - start < 1 and peak < 1e6
+    assert not (tmp_path / "sweep.db").exists()
+    # sampled, the same space is fine: n_trials of its points are drawn
+    assert sda.sweep.space.grid_size(space) == 10 ** 9
+
+
+def _broken_sqlite(tmp_path, how):
+    path = tmp_path / "store.db"
+    if how == "folder":
+        path.mkdir()
+    elif how == "text":
+        path.write_text("not a database\n")
+    elif how == "truncated":
+        optuna.create_study(storage=f"sqlite:///{path}", study_name="s")
+        path.write_bytes(path.read_bytes()[:1000])
+    return f"sqlite:///{path}"
+
+
+@pytest.mark.parametrize("url, message", [
+    ("folder", "is a folder, not a SQLite file"),
+    ("missing", "folder .*/missing does not exist"),
+    ("text", "is not a SQLite database"),
+    ("truncated", "malformed"),
+    ("garbage", "^garbage: Could not parse SQLAlchemy URL"),
+    ("mysql://u@127.0.0.1/db",
+     "needs a database driver that is not installed .*MySQLdb"),
+])
+def test_an_unusable_storage_is_one_line_naming_it(tmp_path, url, message):
+    """Case 10: 85-130-line SQLAlchemy tracebacks."""
+    if url in ("folder", "text", "truncated"):
+        url = _broken_sqlite(tmp_path, url)
+    elif url == "missing":
+        url = f"sqlite:///{tmp_path}/missing/x.db"
+    with pytest.raises(sda.sweep.StorageError, match=message) as caught:
+        run_sweep(GRID, trial=sweep_trials.quadratic, storage=url)
+    assert str(caught.value).startswith(url)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_read_only_or_locked_storage_is_one_line(tmp_path):
+    """Cases 11 and 12: 'StorageInternalError: ... exceeding max length';
+    a 5 s wait, then an 85-line traceback."""
+    import sqlite3
+    url = sqlite(tmp_path)
+    optuna.create_study(storage=url, study_name="sda")
+    (tmp_path / "sweep.db").chmod(0o444)
+    try:
+        with pytest.raises(sda.sweep.StorageError, match=f"^{url}: is read-only"):
+            run_sweep(GRID, trial=sweep_trials.quadratic, storage=url)
+    finally:
+        (tmp_path / "sweep.db").chmod(0o644)
+    holder = sqlite3.connect(tmp_path / "sweep.db")
+    holder.execute("BEGIN EXCLUSIVE")
+    start = time.monotonic()
+    try:
+        with pytest.raises(sda.sweep.StorageError,
+                           match=f"^{url}: .*database is locked"):
+            run_sweep(GRID, trial=sweep_trials.quadratic, storage=url)
+    finally:
+        holder.rollback()
+        holder.close()
+    assert time.monotonic() - start < 15  # SQLite's own 5 s wait
 
 
 def test_train_trial_under_jax_in_blocks():
