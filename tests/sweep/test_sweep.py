@@ -480,3 +480,189 @@ def test_train_trial_under_jax_in_blocks():
     per_call = train_trial({**params, "mode": "JAX"})
     blocked = train_trial({**params, "mode": "JAX", "steps_per_call": 5})
     assert blocked["valid_error"] == per_call["valid_error"] < 0.5
+
+
+# -- issue 22: what each mistake now gets -----------------------------------------
+
+def sweep_command(*args, timeout=120, **kwargs):
+    """``python -m sda.sweep ARGS`` in a subprocess, its output as text."""
+    return subprocess.run([sys.executable, "-m", "sda.sweep", *map(str, args)],
+                          env=subprocess_env(), capture_output=True,
+                          text=True, timeout=timeout, **kwargs)
+
+
+def measured(args, **kwargs):
+    """Run ``args``; its exit status, stderr, seconds and peak memory
+    (MB, the child's own ru_maxrss)."""
+    start = time.monotonic()
+    with tempfile.TemporaryFile("w+") as err:
+        p = subprocess.Popen(args, env=subprocess_env(), stderr=err,
+                             stdout=subprocess.DEVNULL, **kwargs)
+        _, status, usage = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        return (p.returncode, err.read(), time.monotonic() - start,
+                usage.ru_maxrss / 1024)
+
+
+def alias_bomb():
+    """Nine levels of ten aliases: 10^9 values from under 500 bytes."""
+    lines = ["a0: &a0 [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]"
+              for i in range(1, 10)]
+    return "\n".join(lines) + "\n"
+
+
+def test_a_yaml_alias_bomb_is_refused_in_bounded_time_and_memory(tmp_path):
+    """Case 1: 72-85 s, 3.3 GB, a raw MemoryError after the study was made."""
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text(alias_bomb())
+    assert bomb.stat().st_size < 600
+    status, err, seconds, peak = measured(
+        [sys.executable, "-m", "sda.sweep", bomb, "--output-folder",
+         tmp_path / "out"])
+    assert status == 1
+    assert err == (f"error: {bomb}: is not valid YAML: line 2: aliases "
+                   f"(*name) are not allowed in a sweep space\n")
+    assert seconds < 20 and peak < 500, (seconds, peak)  # imports: ~130 MB
+    assert not (tmp_path / "out" / "sweep.db").exists()
+
+
+@pytest.mark.parametrize("name, content, message", [
+    # case 6: a 19-line TypeError traceback
+    ("fixed.yaml", "space:\n  x: [1]\nfixed: [1, 2]\n",
+     "{path}: 'fixed' must be a mapping of parameter names to values, got "
+     "[1, 2]"),
+    # case 7: the decoder's message without the file's name
+    ("latin.yaml", "x: ['caf\xe9']\n".encode("latin-1"),
+     "{path}: is not UTF-8 text (byte 0xe9 at offset 8)"),
+    # case 4: every trial ran twice and failed, exit status 0
+    ("typo.yaml", "space:\n  corruption_level: [0.1, 0.2]\n",
+     "train_trial takes no parameter 'corruption_level'; did you mean "
+     "'corruption_levels'?"),
+    ("big.json", "[" + " " * (1 << 20) + "]",
+     "{path}: is larger than sda.sweep.command.MAX_SPACE_BYTES = 1048576 "
+     "bytes"),
+], ids=["fixed-a-list", "not-utf8", "misspelt-name", "too-large"])
+def test_a_wrong_space_file_is_one_line_before_any_work(tmp_path, name,
+                                                        content, message):
+    path = tmp_path / name
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+    out = sweep_command(path, "--output-folder", tmp_path / "out")
+    assert out.returncode == 1
+    assert out.stderr.startswith(f"error: {message.format(path=path)}")
+    assert out.stderr.count("\n") == 1 and out.stdout == ""
+    assert not (tmp_path / "out" / "sweep.db").exists()
+
+
+@pytest.mark.parametrize("folder, problem", [
+    ("afile", "File exists"), ("afile/sub", "Not a directory")])
+def test_an_output_folder_that_cannot_be_is_refused_first(tmp_path, folder,
+                                                         problem):
+    """Case 15: found only after every trial had run."""
+    (tmp_path / "afile").touch()
+    space = tmp_path / "space.yaml"
+    space.write_text("x: [1, 2]\ny: [0.0]\n")
+    out = sweep_command(space, "--trial", "sweep_trials:quadratic",
+                        "--output-folder", tmp_path / folder,
+                        cwd=tmp_path)
+    assert out.returncode == 1 and out.stdout == ""
+    assert out.stderr == (f"error: {tmp_path / folder}: is not a folder sda "
+                          f"can write to ({problem})\n")
+    assert list(tmp_path.glob("**/*.db")) == []
+
+
+def test_the_help_shows_each_default_once_and_every_flag():
+    """Also seen: two defaults for --trial, no help for five flags."""
+    out = sweep_command("--help")
+    assert out.returncode == 0
+    text = " ".join(out.stdout.split())
+    assert text.count("default: sda.sweep:train_trial") == 1
+    assert "(default: None)" not in text and "(default: False)" not in text
+    for flag in ("--sampler", "--study-name", "--retries", "--metric",
+                 "--output-folder"):
+        after = text.split(f" {flag} ", 1)[1].split(" --", 1)[0]
+        assert len(after.split()) > 4, (flag, after)
+
+
+def test_equal_choices_of_other_types_stay_themselves(cluster, tmp_path):
+    """Case 8: [1, 1.0, true] ran all three trials with the int 1."""
+    address, _ = cluster
+    space = {"x": [1, 1.0, True]}
+    study = run_sweep(space, trial=sweep_trials.echo_type, client=address,
+                      storage=sqlite(tmp_path), timeout=60)
+    rows = sda.sweep.results_table(study, space)
+    assert sorted((type(r["x"]).__name__, r["type"]) for r in rows) == [
+        ("bool", "bool"), ("float", "float"), ("int", "int")]
+
+
+def test_a_changed_space_is_refused_by_name(cluster, tmp_path):
+    """Case 9: 'error: 0.3 is not among [0.0, 0.5]', two parameterless
+    WAITING trials left behind."""
+    address, _ = cluster
+    storage = sqlite(tmp_path)
+    run_sweep(GRID, trial=sweep_trials.quadratic, client=address,
+              storage=storage, timeout=60)
+    for space, message in [
+            ({"x": [1, 2], "y": [0.3]},
+             r"study 'sda' was run with space\['y'\] = \[0.0, 0.5\], not "
+             r"\[0.3\]; use another study name"),
+            ({"x": [1, 2], "z": [0.0, 0.5]},
+             r"study 'sda' was run with parameters \['x', 'y'\], not "
+             r"\['x', 'z'\]")]:
+        with pytest.raises(sda.sweep.StorageError,
+                           match=f"^{storage}: {message}"):
+            run_sweep(space, trial=sweep_trials.quadratic, client=address,
+                      storage=storage, timeout=60)
+    study = optuna.load_study(study_name="sda", storage=storage)
+    assert [t.state.name for t in study.get_trials()] == ["COMPLETE"] * 4
+
+
+def test_a_refused_argument_fails_once_with_its_reason(cluster, tmp_path):
+    """Case 4: each trial ran twice, bare FAIL, no reason in the results,
+    exit status 0."""
+    address, _ = cluster
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    space = tmp_path / "space.yaml"
+    space.write_text(f"space:\n  x: [1, 2]\nfixed:\n  markers: {markers}\n")
+    out = sweep_command(space, "--trial", "sweep_trials:refuse_counting",
+                        "--scheduler", address, "--retries", "3",
+                        "--output-folder", tmp_path / "out")
+    assert out.returncode == 1
+    assert out.stderr.endswith(
+        "error: no trial completed; 2 failed: ValueError: x must be "
+        "positive, got 1; ValueError: x must be positive, got 2\n")
+    assert len(list(markers.iterdir())) == 2  # not retried
+    assert "trial 0 FAIL: ValueError: x must be positive, got 1" in out.stdout
+    # the table: the reason after the state
+    assert "FAIL  ValueError: x must be positive" in out.stdout, out.stdout
+    rows = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert sorted(r["error"] for r in rows) == [
+        "ValueError: x must be positive, got 1",
+        "ValueError: x must be positive, got 2"]
+    assert "ValueError: x must be positive, got 2" in (
+        tmp_path / "out" / "results.csv").read_text()
+
+
+def test_the_driver_reads_the_study_once_per_sweep(cluster, tmp_path,
+                                                   monkeypatch):
+    """Case 3: a 1000-point grid of instant trials completed one trial
+    every 0.6-0.9 s, the driver re-reading every trial on every step."""
+    address, _ = cluster
+    reads = []
+    get_trials = optuna.Study.get_trials
+    monkeypatch.setattr(optuna.Study, "get_trials", lambda self, *a, **k: (
+        reads.append(1), get_trials(self, *a, **k))[1])
+    space = {"x": list(range(10)), "y": [i / 10 for i in range(12)]}
+    start = time.monotonic()
+    study = run_sweep(space, trial=sweep_trials.quadratic, client=address,
+                      storage=sqlite(tmp_path), timeout=120)
+    seconds = time.monotonic() - start
+    assert len(reads) == 1
+    monkeypatch.undo()
+    assert_each_point_once(study, space)
+    assert seconds / 120 < 0.15, seconds  # 37 ms a trial measured
