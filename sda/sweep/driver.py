@@ -81,6 +81,13 @@ def _ignore_sigint():
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def _quiet():
+    """Run in the driver and the workers of a local cluster on Ctrl-C: the
+    trials cancelled are the driver's to report (once), not a warning
+    block from each worker."""
+    logging.getLogger("distributed").setLevel(logging.CRITICAL)
+
+
 def _sampler(name, seed):
     if name == "tpe":
         return optuna.samplers.TPESampler(seed=seed, constant_liar=True)
@@ -480,7 +487,10 @@ class _Driver:
                     self.say(self.progress_line())
         except BaseException:
             # Ctrl-C or a timeout: the cluster goes, its complaints too
-            logging.getLogger("distributed").setLevel(logging.CRITICAL)
+            _quiet()
+            if cluster is not None:
+                with contextlib.suppress(Exception):
+                    client.run(_quiet)
             raise
         finally:
             for future in in_flight:

@@ -666,3 +666,75 @@ def test_the_driver_reads_the_study_once_per_sweep(cluster, tmp_path,
     monkeypatch.undo()
     assert_each_point_once(study, space)
     assert seconds / 120 < 0.15, seconds  # 37 ms a trial measured
+
+
+def test_ctrl_c_stops_in_one_line_that_says_how_to_finish(tmp_path,
+                                                          monkeypatch):
+    """Case 14: 111 lines of KeyboardInterrupt and CancelledError
+    tracebacks from the driver and the workers, no resume hint."""
+    monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
+    space = tmp_path / "space.yaml"
+    space.write_text("space:\n  x: [1, 2, 3]\n  y: [0.0, 0.5]\n"
+                     "fixed:\n  sleep: 1.0\n")
+    args = [space, "--trial", "sweep_trials:quadratic", "--output-folder",
+            tmp_path / "out"]
+    # the local cluster: its workers are in the driver's process group,
+    # where a terminal's Ctrl-C lands
+    driver = subprocess.Popen(
+        [sys.executable, "-m", "sda.sweep", *map(str, args)],
+        env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, start_new_session=True)
+    try:
+        for line in driver.stdout:  # a line per finished trial
+            if line.startswith("trials 2/6"):
+                break
+        os.killpg(driver.pid, signal.SIGINT)
+        _, err = driver.communicate(timeout=60)
+    finally:
+        if driver.poll() is None:
+            os.killpg(driver.pid, signal.SIGKILL)
+            driver.wait(timeout=30)
+    assert driver.returncode == 130
+    rerun = f"python -m sda.sweep {' '.join(map(str, args))}"
+    assert err == (f"stopped: the finished trials are kept in "
+                   f"sqlite:///{tmp_path}/out/sweep.db; to finish the "
+                   f"sweep, run again: {rerun}\n")
+    # the command it names finishes the grid
+    again = sweep_command(*args, timeout=180)
+    assert again.returncode == 0, again.stderr
+    study = optuna.load_study(study_name="sda",
+                              storage=f"sqlite:///{tmp_path}/out/sweep.db")
+    assert_each_point_once(study, {"x": [1, 2, 3], "y": [0.0, 0.5]})
+
+
+def test_a_second_driver_on_a_study_is_refused(cluster, tmp_path):
+    """Case 13: the second marked the first's trials FAIL and reran them;
+    the first died with UpdateFinishedTrialError."""
+    address, _ = cluster
+    space = tmp_path / "space.yaml"
+    space.write_text("space:\n  x: [1, 2]\n  y: [0.0, 0.5]\n"
+                     "fixed:\n  sleep: 1.0\n")
+    args = [space, "--trial", "sweep_trials:quadratic", "--scheduler",
+            address, "--output-folder", tmp_path / "out"]
+    first = subprocess.Popen(
+        [sys.executable, "-m", "sda.sweep", *map(str, args)],
+        env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, start_new_session=True)
+    try:
+        assert first.stdout.readline().startswith("trials 1/4")
+        second = sweep_command(*args)
+        assert second.returncode == 1 and second.stdout == ""
+        assert second.stderr == (
+            f"error: sqlite:///{tmp_path}/out/sweep.db: study 'sda' is "
+            f"being run by another driver; wait for it to end, or use "
+            f"another study name\n")
+        out, err = first.communicate(timeout=120)
+    finally:
+        if first.poll() is None:
+            os.killpg(first.pid, signal.SIGKILL)
+            first.wait(timeout=30)
+    assert first.returncode == 0, err
+    study = optuna.load_study(study_name="sda",
+                              storage=f"sqlite:///{tmp_path}/out/sweep.db")
+    assert_each_point_once(study)
+    assert len(study.get_trials()) == 4
