@@ -330,6 +330,30 @@ def test_a_postgres_record_survives_a_killed_worker(cluster, postgres,
     assert len(again.get_trials()) == 4
 
 
+def test_the_documented_postgres_url_works_and_locks_its_study(cluster,
+                                                               postgres):
+    """Case 16: postgresql://USER@DBHOST/sweeps failed with "No module
+    named 'psycopg'"; case 13 on PostgreSQL: an advisory lock."""
+    import sqlalchemy
+    address, _ = cluster
+    assert postgres.startswith("postgresql://")  # no +driver
+    engine = sqlalchemy.create_engine(postgres)
+    try:
+        # another driver's lock, held on its own connection
+        with sda.sweep.driver._study_lock(postgres, "pg", engine):
+            with pytest.raises(sda.sweep.StorageError,
+                               match="study 'pg' is being run by another "
+                                     "driver"):
+                run_sweep(GRID, trial=sweep_trials.quadratic,
+                          client=address, storage=postgres, study_name="pg")
+    finally:
+        engine.dispose()
+    # released with its connection: the sweep runs
+    assert_each_point_once(run_sweep(
+        GRID, trial=sweep_trials.quadratic, client=address, storage=postgres,
+        study_name="pg", timeout=60))
+
+
 # -- the command line and bad arguments -------------------------------------------
 
 def test_the_command_line_writes_its_table_and_plot(cluster, tmp_path):
