@@ -69,9 +69,13 @@ def _client(client):
     address = os.environ.get("DASK_SCHEDULER_ADDRESS")
     if address:
         return Client(address), None, True
+    # no dashboard; the scheduler's HTTP server (health, metrics) on a
+    # free port, not 8787 with a warning when another cluster holds it
     cluster = LocalCluster(n_workers=os.cpu_count() or 1,
                            threads_per_worker=1, processes=True,
-                           host="127.0.0.1", dashboard_address=None)
+                           host="127.0.0.1", dashboard_address=None,
+                           scheduler_kwargs={
+                               "dashboard_address": "127.0.0.1:0"})
     return Client(cluster), cluster, True
 
 

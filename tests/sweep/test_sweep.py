@@ -515,18 +515,33 @@ def sweep_command(*args, timeout=120, **kwargs):
                           text=True, timeout=timeout, **kwargs)
 
 
-def measured(args, **kwargs):
-    """Run ``args``; its exit status, stderr, seconds and peak memory
-    (MB, the child's own ru_maxrss)."""
+#: ``python -m sda.sweep`` that writes its peak memory (VmHWM, kB) to the
+#: file named first: ru_maxrss would count the parent's pages the child
+#: started with.
+MEASURED = """
+import runpy, sys
+report = sys.argv.pop(1)
+try:
+    runpy.run_module("sda.sweep", run_name="__main__", alter_sys=True)
+finally:
+    with open("/proc/self/status") as f:
+        hwm = next(line for line in f if line.startswith("VmHWM"))
+    with open(report, "w") as f:
+        f.write(hwm.split()[1])
+"""
+
+
+def measured(args, report):
+    """``python -m sda.sweep ARGS``: its exit status, stderr, seconds and
+    peak memory in MB."""
+    if not Path("/proc/self/status").exists():
+        pytest.skip("no /proc/self/status to read the peak memory from")
     start = time.monotonic()
-    with tempfile.TemporaryFile("w+") as err:
-        p = subprocess.Popen(args, env=subprocess_env(), stderr=err,
-                             stdout=subprocess.DEVNULL, **kwargs)
-        _, status, usage = os.wait4(p.pid, 0)
-        p.returncode = os.waitstatus_to_exitcode(status)
-        err.seek(0)
-        return (p.returncode, err.read(), time.monotonic() - start,
-                usage.ru_maxrss / 1024)
+    out = subprocess.run([sys.executable, "-c", MEASURED, str(report),
+                          *map(str, args)], env=subprocess_env(),
+                         capture_output=True, text=True, timeout=120)
+    return (out.returncode, out.stderr, time.monotonic() - start,
+            int(report.read_text()) / 1024)
 
 
 def alias_bomb():
@@ -543,8 +558,7 @@ def test_a_yaml_alias_bomb_is_refused_in_bounded_time_and_memory(tmp_path):
     bomb.write_text(alias_bomb())
     assert bomb.stat().st_size < 600
     status, err, seconds, peak = measured(
-        [sys.executable, "-m", "sda.sweep", bomb, "--output-folder",
-         tmp_path / "out"])
+        [bomb, "--output-folder", tmp_path / "out"], tmp_path / "peak")
     assert status == 1
     assert err == (f"error: {bomb}: is not valid YAML: line 2: aliases "
                    f"(*name) are not allowed in a sweep space\n")
