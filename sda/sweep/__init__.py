@@ -34,6 +34,7 @@ The extra ``sda[sweep]`` brings Dask's distributed scheduler and Optuna.
 
 * :mod:`~sda.sweep.trial`: the trial run in the workers;
 * :mod:`~sda.sweep.space`: search spaces and how Optuna stores them;
+* :mod:`~sda.sweep.storage`: the storage checked, the study locked;
 * :mod:`~sda.sweep.driver`: :func:`run_sweep`;
 * :mod:`~sda.sweep.report`: the table, CSV, JSON and plot of the results;
 * :mod:`~sda.sweep.command`: ``python -m sda.sweep``.
