@@ -48,9 +48,8 @@ setup(
     ],
     extras_require={
         # pandas: scikit-learn's estimator checks of DataFrame input
-        # psycopg2: the sweep test with a PostgreSQL record
         # threadpoolctl: the test that it caps sda's threads
-        "test": ["pytest>=8", "pandas", "psycopg2-binary", "threadpoolctl"],
+        "test": ["pytest>=8", "pandas", "threadpoolctl"],
         # sda.sklearn: DenoisingAutoencoder and SdAClassifier
         "sklearn": ["scikit-learn>=1.6"],
         # mode="JAX": the CPU build; for a GPU install a CUDA build of jax
@@ -58,8 +57,10 @@ setup(
         "jax": ["jax>=0.7"],
         # sda.sweep: Optuna proposes and records trials, Dask runs them;
         # PyYAML reads sweep spaces (optuna's private storage calls used to
-        # recover interrupted trials are checked against 4.x and 5.x)
-        "sweep": ["dask[distributed]>=2024.6", "optuna>=4,<6", "pyyaml"],
+        # recover interrupted trials are checked against 4.x and 5.x);
+        # psycopg 3: SQLAlchemy's driver for a plain postgresql:// URL
+        "sweep": ["dask[distributed]>=2024.6", "optuna>=4,<6", "pyyaml",
+                  "psycopg[binary]>=3.1"],
         # SDA_BLAS=mkl: Intel's MKL (sequential) for the C backend's
         # products, faster than OpenBLAS at small minibatches; its wheels
         # exist for x86-64 Linux and Windows only

@@ -2,10 +2,12 @@
 
 They are re-exported where users meet them: the package itself
 (``sda.DataFileError``), :mod:`sda.train` (``DivergenceError``,
-``TrainingInterrupted``) and :mod:`sda.backend` (``SlowBackendWarning``).
+``TrainingInterrupted``), :mod:`sda.backend` (``SlowBackendWarning``) and
+:mod:`sda.sweep` (``StorageError``).
 """
 
-__all__ = ["SdAError", "DataFileError", "OutputError", "DivergenceError",
+__all__ = ["SdAError", "DataFileError", "OutputError", "StorageError",
+           "DivergenceError",
            "TrainingInterrupted", "SlowBackendWarning"]
 
 
@@ -39,6 +41,20 @@ class OutputError(SdAError, OSError):
 
     def __str__(self):
         return f"{self.path}: {self.problem}"
+
+
+class StorageError(SdAError, ValueError):
+    """A sweep's Optuna storage cannot be used: a bad URL, a file that is
+    not SQLite or cannot be written, a missing driver, a locked database,
+    a study run by another driver or with another space.
+
+    The message names the storage URL (and the study); ``url`` holds it.
+    """
+
+    def __init__(self, url, problem):
+        self.url = str(url)
+        self.problem = problem
+        super().__init__(f"{self.url}: {problem}")
 
 
 class DivergenceError(SdAError, FloatingPointError):

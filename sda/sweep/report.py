@@ -14,7 +14,8 @@ from .space import decode, label
 __all__ = ["results_table", "write_results", "table_text"]
 
 #: User attributes of a trial that are bookkeeping, not results
-#: (``interrupted``: the mark of earlier versions' drivers).
+#: (``interrupted``: the mark of earlier versions' drivers); a failure's
+#: ``error``, its traceback's last line, is a result.
 _NOT_RESULTS = ("traceback", "interrupted")
 
 
@@ -86,6 +87,7 @@ def _plot(rows, space, metric, path):
 
 
 def table_text(rows, space, metric):
+    """The rows as text, best first; a failure's reason after its state."""
     columns = [*space, metric, "test_error", "seconds", "state"]
     lines = ["  ".join(f"{c:>20}" for c in columns)]
     for row in sorted(rows, key=lambda r: (r["state"] != "COMPLETE",
@@ -95,5 +97,7 @@ def table_text(rows, space, metric):
             v = row.get(c, "")
             text = f"{v:.4g}" if isinstance(v, float) else label(v)
             cells.append(f"{text:>20}")
+        if row.get("error"):
+            cells.append(str(row["error"]))
         lines.append("  ".join(cells))
     return "\n".join(lines)

@@ -8,6 +8,7 @@ import functools
 import os
 import socket
 import time
+import traceback
 
 import numpy as np
 import pytensor
@@ -42,6 +43,12 @@ TRIAL_DEFAULTS = {
     "mode": None,
     "steps_per_call": 1,
 }
+
+
+#: Exceptions that say the arguments were refused: the same parameters
+#: would fail again, so the driver does not retry them.
+DETERMINISTIC = (ValueError, TypeError)
+
 
 @functools.lru_cache(maxsize=2)
 def _datasets(dataset):
@@ -108,10 +115,26 @@ def train_trial(params):
                                   for c in history.pretraining_costs]}
 
 
+#: The names :func:`train_trial` takes, which the driver checks a space's
+#: and ``fixed``'s names against before any work.
+train_trial.PARAMETERS = tuple(TRIAL_DEFAULTS)
+
+
 def run_trial(trial, params):
-    """What a worker runs: ``trial(params)``, with where and how long."""
+    """What a worker runs: ``trial(params)``, with where and how long.
+
+    Returns ``(metrics, None)``, or ``(None, failure)`` if the trial
+    raised: its ``error`` (the traceback's last line), ``traceback`` and
+    whether to ``retry`` it.  A failure returned, not raised, is the
+    driver's to report: Dask would log it in a block of its own.
+    """
     start = time.perf_counter()
-    metrics = dict(trial(params))
+    try:
+        metrics = dict(trial(params))
+    except Exception as e:
+        return None, {"error": traceback.format_exception_only(e)[-1].strip(),
+                      "traceback": traceback.format_exc(),
+                      "retry": not isinstance(e, DETERMINISTIC)}
     metrics.setdefault("seconds", time.perf_counter() - start)
     metrics["worker"] = f"{socket.gethostname()}:{os.getpid()}"
-    return metrics
+    return metrics, None

@@ -55,3 +55,17 @@ def nan_at_2(params):
     if params["x"] == 2:
         return {"valid_error": math.nan}
     return quadratic(params)
+
+
+def echo_type(params):
+    """The type of ``x`` as the trial received it."""
+    return {"valid_error": 0.0, "type": type(params["x"]).__name__}
+
+
+def refuse_counting(params):
+    """Refuse ``x`` as a trial's argument check would (a ValueError), after
+    leaving a marker per call in ``params["markers"]``."""
+    folder = Path(params["markers"])
+    n = len(list(folder.glob("call-*")))
+    (folder / f"call-{os.getpid()}-{time.time_ns()}-{n}").touch()
+    raise ValueError(f"x must be positive, got {params['x']}")
