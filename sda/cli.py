@@ -34,11 +34,12 @@ __all__ = ["ArgumentParser", "HelpFormatter", "example_parser", "common_parser",
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Each flag's default in ``--help``, unless its help already says
-    what the default is (``(default: the MNIST shipped with sda)``) or it
-    has none (None: the flag is off unless given)."""
+    what the default is (``(default: the MNIST shipped with sda)``) or the
+    flag is off unless given (a default of None or False)."""
 
     def _get_help_string(self, action):
-        if "(default" in (action.help or "") or action.default is None:
+        if "(default" in (action.help or "") or action.default in (None,
+                                                                    False):
             return action.help
         return super()._get_help_string(action)
 

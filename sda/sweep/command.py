@@ -35,8 +35,7 @@ def main(argv=None):
     parser = cli.ArgumentParser(
         prog="python -m sda.sweep",
         description="Run a hyperparameter sweep of sda.sweep.train_trial on "
-                    "a Dask cluster, recorded by Optuna.",
-        formatter_class=_Help)
+                    "a Dask cluster, recorded by Optuna.")
     parser.add_argument("space", type=cli.existing_path,
                         help="YAML or JSON file: {'space': {name: [values]}, "
                              "'fixed': {name: value}} or just the space")
@@ -101,16 +100,6 @@ def main(argv=None):
             return 1
         return 0
     return cli.run(run, ["--debug"] if args.debug else [])
-
-
-class _Help(argparse.ArgumentDefaultsHelpFormatter):
-    """Each default shown once: not after a help that names its own, nor
-    for flags off by default."""
-
-    def _get_help_string(self, action):
-        if "(default" in action.help or action.default in (None, False):
-            return action.help
-        return super()._get_help_string(action)
 
 
 def _trial_function(text):
