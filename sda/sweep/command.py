@@ -18,7 +18,7 @@ import yaml
 
 from .. import cli
 from ..errors import DataFileError
-from ..files import check_writable
+from ..files import check_writable, open_regular
 from .driver import SAMPLERS, run_sweep
 from .report import results_table, table_text, write_results
 
@@ -131,11 +131,9 @@ class _NoAliases(yaml.SafeLoader):
 
 def _read_space(path):
     """The mapping in a space file, read with bounded memory and time."""
-    try:
-        with open(path, "rb") as f:
-            data = f.read(MAX_SPACE_BYTES + 1)
-    except OSError as e:
-        raise DataFileError(path, f"cannot be read ({e.strerror})") from None
+    # a regular file only: a FIFO would block, a folder raise
+    with open_regular(path) as f:
+        data = f.read(MAX_SPACE_BYTES + 1)
     if len(data) > MAX_SPACE_BYTES:
         raise DataFileError(path, f"is larger than "
                                   f"sda.sweep.command.MAX_SPACE_BYTES = "

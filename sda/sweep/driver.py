@@ -29,8 +29,8 @@ from dask.distributed import Client, LocalCluster, wait
 from optuna.trial import TrialState
 
 from .._compat import queued_params
-from .space import (check_space, decode, distributions, encode, grid_points,
-                    grid_size, key)
+from .space import (check_grid_size, check_space, decode, distributions,
+                    encode, grid_points, grid_size, key)
 from .storage import check_recorded_space, first_line, open_study
 from .trial import run_trial, train_trial
 
@@ -203,8 +203,8 @@ def run_sweep(space, trial=train_trial, sampler="grid", n_trials=None,
     if overlap:
         raise ValueError(f"fixed and space both name {overlap}")
     _check_names(trial, [*space, *fixed])
-    if sampler == "grid" or n_trials is None:
-        grid_points(space)  # refuses a grid too large to run
+    if sampler == "grid" or n_trials is None:  # a grid to run
+        check_grid_size(space)
     total = grid_size(space) if n_trials is None else n_trials
     if isinstance(total, bool) or not isinstance(total, int) or total < 1:
         raise ValueError(f"n_trials must be a positive integer or None, got "

@@ -13,8 +13,9 @@ import numbers
 
 from optuna.distributions import CategoricalDistribution
 
-__all__ = ["MAX_GRID", "check_space", "grid_size", "grid_points",
-           "distributions", "encode", "decode", "key", "label"]
+__all__ = ["MAX_GRID", "check_space", "grid_size", "check_grid_size",
+           "grid_points", "distributions", "encode", "decode", "key",
+           "label"]
 
 #: The most points a grid may have (its size is computed, never built
 #: first); a larger space is sampled with ``sampler="random"`` or ``"tpe"``.
@@ -70,7 +71,7 @@ def _ambiguous(choices):
     """True if two of ``choices`` are different types that compare equal
     (1, 1.0, True: equal values have equal hashes)."""
     numbers_ = [c for c in choices if isinstance(c, numbers.Real)]
-    return len({(c) for c in numbers_}) < len(numbers_)
+    return len(set(numbers_)) < len(numbers_)
 
 
 def encode(value, choices=()):
@@ -104,9 +105,8 @@ def grid_size(space):
     return math.prod(len(values) for values in check_space(space).values())
 
 
-def grid_points(space, limit=MAX_GRID):
-    """Every combination of the space's values, as parameter dicts (an
-    iterator), if there are at most ``limit``."""
+def check_grid_size(space, limit=MAX_GRID):
+    """The number of points of the grid of ``space``, if at most ``limit``."""
     size = grid_size(space)
     if size > limit:
         raise ValueError(
@@ -114,6 +114,13 @@ def grid_points(space, limit=MAX_GRID):
             f"{' x '.join(str(len(v)) for v in space.values())}), more "
             f"than sda.sweep.space.MAX_GRID = {limit}; sweep fewer values, "
             f"or draw n_trials of them with sampler 'random' or 'tpe'")
+    return size
+
+
+def grid_points(space, limit=MAX_GRID):
+    """Every combination of the space's values, as parameter dicts (an
+    iterator), if there are at most ``limit``."""
+    check_grid_size(space, limit)
     names = list(space)
     return (dict(zip(names, combo))
             for combo in itertools.product(*(space[n] for n in names)))

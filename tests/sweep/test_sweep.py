@@ -582,11 +582,15 @@ def test_a_yaml_alias_bomb_is_refused_in_bounded_time_and_memory(tmp_path):
     ("big.json", "[" + " " * (1 << 20) + "]",
      "{path}: is larger than sda.sweep.command.MAX_SPACE_BYTES = 1048576 "
      "bytes"),
-], ids=["fixed-a-list", "not-utf8", "misspelt-name", "too-large"])
+    # a FIFO blocked the read, waiting for a writer
+    ("pipe.yaml", None, "{path}: is a FIFO, not a regular file: refused"),
+], ids=["fixed-a-list", "not-utf8", "misspelt-name", "too-large", "fifo"])
 def test_a_wrong_space_file_is_one_line_before_any_work(tmp_path, name,
                                                         content, message):
     path = tmp_path / name
-    if isinstance(content, bytes):
+    if content is None:
+        os.mkfifo(path)
+    elif isinstance(content, bytes):
         path.write_bytes(content)
     else:
         path.write_text(content)
