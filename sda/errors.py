@@ -59,7 +59,17 @@ class StorageError(SdAError, ValueError):
 
 class DivergenceError(SdAError, FloatingPointError):
     """A training cost became NaN or infinite, or exploded (see
-    :data:`sda.train.DIVERGENCE_FACTOR`)."""
+    :data:`sda.train.DIVERGENCE_FACTOR`).
+
+    ``first_cost`` holds the first cost of the layer or of fine-tuning in
+    this run (the cost before any step; the diverging one if it was the
+    first), or None: a first cost already huge says the inputs' scale, not
+    the learning rate, is at fault.
+    """
+
+    def __init__(self, message, first_cost=None):
+        super().__init__(message)
+        self.first_cost = first_cost
 
 
 class TrainingInterrupted(KeyboardInterrupt):

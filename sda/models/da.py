@@ -385,25 +385,6 @@ class dA:
             "decode", self.get_reconstructed_input, H, chunk_rows, name="H",
             backend=self._applying(mode))
 
-    def cost(self, X):
-        """The mean reconstruction cost of the clean rows of the array ``X``.
-
-        Computed in float64 NumPy, without corruption, from the current
-        parameters (host values): for an untrained dA, the cost training
-        starts from, which says whether the inputs' scale suits it.  May be
-        infinite; no overflow warning is given.
-        """
-        with np.errstate(over="ignore", invalid="ignore"):
-            x = np.asarray(X, np.float64)
-            h = 1 / (1 + np.exp(-(x @ self.W.get_value()
-                                  + self.b.get_value())))
-            W_prime = self.W.get_value().T if self.tied else \
-                self.W_prime.get_value()
-            a = h @ W_prime + self.b_prime.get_value()
-            terms = (x - a) ** 2 if self.loss == "squared_error" else \
-                np.logaddexp(0, a) - x * a
-            return float(terms.sum(axis=1).mean())
-
     def _applying(self, mode):
         """The backend of the convenience methods: ``mode``, else the one
         the dA was trained in, else the library's default."""

@@ -66,17 +66,18 @@ def rate(name, value, estimator, loss):
 
 
 @contextlib.contextmanager
-def blame_scale(first, n_features):
+def blame_scale(n_features):
     """Re-raise a DivergenceError as one saying that the inputs' scale is
-    the problem when the first cost (``first``, before any step) was
-    already non-finite or huge: the loop's own message (kept as
-    ``__cause__``) would suggest a smaller learning rate, which cannot
-    help."""
+    the problem when its first cost (before any step) was already
+    non-finite or huge: the loop's own message (kept as ``__cause__``)
+    would suggest a smaller learning rate, which cannot help."""
     try:
         yield
     except DivergenceError as error:
-        if np.isfinite(first) and first <= SCALE_LIMIT * n_features and \
-                first <= np.finfo(np.float32).max:
+        first = error.first_cost
+        if first is None or (np.isfinite(first)
+                             and first <= SCALE_LIMIT * n_features
+                             and first <= np.finfo(np.float32).max):
             raise
         raise DivergenceError(
             f"X is on too large a scale: its reconstruction cost is "

@@ -106,10 +106,9 @@ class DenoisingAutoencoder(TransformerMixin, BaseEstimator):
             _checks.unit_interval("X", X)
         level = da.noise.check_level("corruption_level",
                                      self.corruption_level)
-        first = da.cost(X[:batch])
         step = da.training_function(X, batch, mode=mode)
         progress = ProgressPrinter(bar=False) if self.verbose else None
-        with _common.blame_scale(first, X.shape[1]):
+        with _common.blame_scale(X.shape[1]):
             self.costs_ = train.run_epochs(
                 lambda index: step(index, corruption=level, lr=lr),
                 step.n_batches, epochs, phase="dA", progress=progress,

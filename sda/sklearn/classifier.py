@@ -147,8 +147,7 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
                     len(train_part[0]))
         progress = _common.Progress(model.n_layers, bar=False) \
             if self.verbose else None
-        initial = model.dA_layers[0].cost(train_part[0][:batch])
-        with _common.blame_scale(initial, X.shape[1]):
+        with _common.blame_scale(X.shape[1]):
             history = train.pretrain(model, train_part[0],
                                      epochs=pretraining_epochs,
                                      batch_size=batch,

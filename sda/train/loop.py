@@ -130,8 +130,9 @@ class Guard:
         cp = self.checkpointer
         kept = (f"; the last good checkpoint stays in {cp.path}"
                 if cp is not None and cp.is_good() else "")
+        first = abs(cost) if self.first is None else self.first
         return DivergenceError(f"{where}: {problem}; training diverged. "
-                               f"{advice}{kept}")
+                               f"{advice}{kept}", first_cost=first)
 
 
 def check_divergence_factor(value):

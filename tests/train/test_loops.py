@@ -117,5 +117,9 @@ def test_a_cost_beyond_float32s_range_is_named_whatever_the_factor():
         assert message.startswith("dA epoch 0, minibatch 3: the cost 1e+39 "
                                   "is beyond float32's range")
     with pytest.raises(DivergenceError, match="dA epoch 1, minibatch 1: "
-                                              "the cost is nan"):
+                                              "the cost is nan") as caught:
         run_epochs(lambda i: [1.0, np.nan][i], 2, 1, phase="dA")
+    assert caught.value.first_cost == 1.0  # the cost before any step
+    with pytest.raises(DivergenceError) as caught:
+        run_epochs(lambda i: np.inf, 2, 1, phase="dA")
+    assert caught.value.first_cost == np.inf  # the first was the bad one
