@@ -47,7 +47,8 @@ def test_classifier_learns_digits_after_a_scaler_with_string_labels():
                       "seven", "eight", "nine"])[y]
     clf = make_pipeline(MinMaxScaler(), SdAClassifier(
         hidden_layer_sizes=(100,), pretraining_epochs=2, max_epochs=15,
-        pretrain_learning_rate=0.1, random_state=0))
+        solver="sgd", pretrain_learning_rate=0.1, batch_size=20,
+        early_stopping=True, n_iter_no_change=None, random_state=0))
     clf.fit(X[:1000], names[:1000])
     fitted = clf[-1]
     assert set(fitted.classes_) == set(names)

@@ -24,7 +24,8 @@ from .da import LOSSES, as_random_streams, check_emphasis, dA
 from .layers import HiddenLayer, LogisticRegression
 from .noise import as_noise
 from .random import as_numpy_rng
-from .updates import sgd
+from . import updates
+from .updates import get_rule
 
 __all__ = ["SdA", "evaluation_batch_size"]
 
@@ -221,7 +222,8 @@ class SdA:
             input = layer.get_output(input)
         return input
 
-    def get_finetune_cost_updates(self, learning_rate, input=None, y=None):
+    def get_finetune_cost_updates(self, learning_rate, input=None, y=None,
+                                  update_rule=None):
         """The fine-tuning cost of a minibatch and its SGD updates.
 
         Parameters
@@ -231,18 +233,20 @@ class SdA:
             Another symbolic input matrix and label vector than ``self.x``
             and ``self.y`` (the builder passes single rows with static
             shapes this way).
+        update_rule : str or callable, optional
+            As for :meth:`sda.dA.get_cost_updates` (default: SGD).
 
         Returns
         -------
         (cost, updates)
             ``cost`` is the mean negative log-likelihood of the labels (as
             :attr:`finetune_cost`); ``updates`` the SGD updates of
-            :attr:`params`.
+            :attr:`params` (or the rule's, with its state's).
         """
         x = self.x if input is None else input
         y = self.y if y is None else y
         cost = self.logLayer.nll_of_logits(self._logits(x), y, self.n_outs)
-        return cost, sgd(cost, self.params, learning_rate)
+        return cost, get_rule(update_rule)(cost, self.params, learning_rate)
 
     def _logits(self, x):
         return self.logLayer.get_logits(self.get_hidden_values(x))
@@ -251,7 +255,7 @@ class SdA:
 
     def pretraining_functions(self, train_set_x, batch_size, *,
                               cache_inputs=None, mode=None, fused=None,
-                              steps_per_call=1):
+                              steps_per_call=1, update_rule=None):
         """One compiled SGD step per dA layer, on minibatches of ``train_set_x``.
 
         Built by :func:`sda.builders.pretraining.pretraining_functions`.
@@ -293,6 +297,13 @@ class SdA:
             saves the cost of a call per minibatch, which matters where a
             step is short and a call is not: JAX at small minibatches (on an
             accelerator most).  Not with fused steps.
+        update_rule : str or callable, optional
+            How each step updates the parameters: a rule of
+            :mod:`sda.updates` by name (``"sgd"``, the default and the
+            tutorial's, ``"momentum"``, ``"nesterov"``, ``"adam"``) or a
+            function ``(cost, params, learning_rate) -> updates``.  Each
+            layer's step keeps its rule's state (``fn.state``); the fused
+            C steps are plain SGD, so another rule compiles the graph.
 
         Returns
         -------
@@ -301,13 +312,16 @@ class SdA:
             cost before the update.  ``fn.function`` is the compiled PyTensor
             function behind it, for inspection; it trusts its inputs (0-d
             arrays of int64 and of the model's dtype), which ``fn``
-            prepares.  The model remembers the backend (:attr:`backend`).
+            prepares.  ``fn.state`` lists the update rule's shared
+            variables (empty for SGD).  The model remembers the backend
+            (:attr:`backend`).
         """
         backend = resolve(mode)
         fns = pretraining.pretraining_functions(
             self, train_set_x, batch_size, backend=backend,
-            cache_inputs=cache_inputs, fused=fused,
-            steps_per_call=steps_per_call)
+            cache_inputs=cache_inputs,
+            fused=updates.fused_for(update_rule, fused),
+            steps_per_call=steps_per_call, update_rule=update_rule)
         self.backend = backend
         return fns
 
@@ -317,7 +331,8 @@ class SdA:
             self.layer_versions[k] += 1
 
     def build_finetune_functions(self, datasets, batch_size, learning_rate,
-                                 *, mode=None, fused=None, steps_per_call=1):
+                                 *, mode=None, fused=None, steps_per_call=1,
+                                 update_rule=None):
         """Compiled fine-tuning step and scoring functions.
 
         Built by :func:`sda.builders.finetuning.build_finetune_functions`.
@@ -343,13 +358,16 @@ class SdA:
             As for :meth:`pretraining_functions`: ``train_fn(index)`` then
             trains ``steps_per_call`` minibatches and returns their costs,
             and ``train_fn.single`` trains one.
+        update_rule : str or callable, optional
+            As for :meth:`pretraining_functions` (default: SGD).
 
         Returns
         -------
         train_fn : callable
             ``train_fn(index)`` does one SGD step on training minibatch
             ``index`` and returns its cost; ``train_fn.function`` is the
-            compiled function behind it.
+            compiled function behind it and ``train_fn.state`` the update
+            rule's shared variables.
         valid_score, test_score : callables
             Each returns a list of error rates over equal minibatches that
             together cover the whole set, so ``numpy.mean`` of it is the
@@ -358,7 +376,8 @@ class SdA:
         backend = resolve(mode)
         fns = finetuning.build_finetune_functions(
             self, datasets, batch_size, learning_rate, backend=backend,
-            fused=fused, steps_per_call=steps_per_call)
+            fused=updates.fused_for(update_rule, fused),
+            steps_per_call=steps_per_call, update_rule=update_rule)
         self.backend = backend
         return fns
 
