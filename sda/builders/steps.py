@@ -10,7 +10,16 @@ import pytensor.tensor as pt
 
 from .blocks import check_steps_per_call, sgd_block
 
-__all__ = ["step_input", "compile_step", "check_steps_per_call"]
+__all__ = ["step_input", "compile_step", "check_steps_per_call",
+           "state_of"]
+
+
+def state_of(updates, params):
+    """The shared variables ``updates`` write that are not in ``params``:
+    the update rule's state (velocities, moments), in the order of the
+    updates."""
+    ids = {id(p) for p in params}
+    return [var for var, _ in updates if id(var) not in ids]
 
 
 def step_input(name, batch_size, width, dtype):
@@ -38,8 +47,7 @@ def compile_step(backend, host, inputs, cost, updates, givens, *, index,
         inputs, cost, updates=updates, givens=givens, name=name),
         host, n_batches)
     single.n_batches = n_batches
-    single.state = [v for v, _ in updates
-                    if not any(v is p for p in params)]
+    single.state = state_of(updates, params)
     if steps == 1:
         return single, None
     costs, block_updates = sgd_block(cost, updates, givens, index, steps,

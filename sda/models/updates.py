@@ -24,6 +24,9 @@ import numpy as np
 import pytensor
 import pytensor.tensor as pt
 
+# the builders save a step's state in checkpoints, below this module
+from ..builders.steps import state_of
+
 __all__ = ["sgd", "momentum", "adam", "RULES", "get_rule", "fused_for",
            "state_of"]
 
@@ -182,9 +185,3 @@ def fused_for(update_rule, fused):
                          f"False with update_rule={update_rule!r}")
     return False
 
-
-def state_of(updates, params):
-    """The shared variables ``updates`` write that are not in ``params``:
-    the rule's state (velocities, moments), in the order of the updates."""
-    ids = {id(p) for p in params}
-    return [var for var, _ in updates if id(var) not in ids]

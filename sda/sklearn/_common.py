@@ -21,21 +21,22 @@ LOSSES = ("auto", "cross_entropy", "squared_error")
 #: The estimators' ``solver`` values: update rules of :mod:`sda.updates`.
 SOLVERS = ("adam", "sgd", "momentum", "nesterov")
 
-#: Learning rates of ``'auto'`` with plain SGD (and momentum), by the loss
-#: of the layer that sees the inputs.  A squared-error dA (affine decoder)
-#: has a curvature of 2 per reconstructed component where the sigmoid's
-#: cross-entropy has at most 1/4, so a step that is safe for [0, 1] inputs
-#: diverges on standardised ones (tests/test_sklearn.py: digits,
-#: breast_cancer): it gets about an eighth of the rate.  Momentum's
-#: velocity sums about ten steps, so it takes a tenth of SGD's rate; Adam's
-#: rate is the size of a step whatever the curvature: scikit-learn's
-#: 0.001 for every layer and loss.
+#: Pretraining's learning rates of ``'auto'`` with plain SGD (and
+#: momentum), by the loss of the layer that sees the inputs.  A
+#: squared-error dA (affine decoder) has a curvature of 2 per reconstructed
+#: component where the sigmoid's cross-entropy has at most 1/4, so a step
+#: that is safe for [0, 1] inputs diverges on standardised ones
+#: (tests/test_sklearn.py: digits, breast_cancer): it gets about an eighth
+#: of the rate.  Momentum's velocity sums about ten steps, so it takes a
+#: tenth of SGD's rate; Adam's rate is the size of a step whatever the
+#: curvature: scikit-learn's 0.001 for every layer and loss.
 AUTO_RATES = {"DenoisingAutoencoder": {"cross_entropy": 0.1,
                                        "squared_error": 0.01},
               "SdAClassifier": {"cross_entropy": 0.01,
-                                "squared_error": 0.001},
-              # fine-tuning's rate, the tutorial's, for any loss
-              "finetune": {"cross_entropy": 0.1, "squared_error": 0.1}}
+                                "squared_error": 0.001}}
+#: Fine-tuning's rate of ``'auto'`` with plain SGD, the tutorial's, for
+#: any loss: the logistic layer's curvature does not depend on the inputs.
+FINETUNE_RATE = 0.1
 ADAM_RATE = 0.001
 
 #: ``batch_size='auto'``: scikit-learn's MLP minibatch, ``min(200, n)``.
@@ -88,16 +89,22 @@ def solver(value):
     return value
 
 
-def batch(value, n_examples):
-    """``batch_size``: 'auto' is ``min(200, n_examples)``; a number is
-    checked and taken down to ``n_examples``."""
+def batch_size(value):
+    """The ``batch_size`` parameter, checked: 'auto' or a positive int."""
     if isinstance(value, str) and value == "auto":
-        return max(1, min(AUTO_BATCH, n_examples))
+        return value
     try:
-        size = _checks.positive_int("batch_size", value)
+        return _checks.positive_int("batch_size", value)
     except ValueError:
         raise ValueError(f"batch_size must be 'auto' or a positive integer, "
                          f"got {value!r}") from None
+
+
+def batch(value, n_examples):
+    """The minibatch for ``n_examples`` rows of a checked ``batch_size``:
+    'auto' is ``min(200, n_examples)``, a number is taken down to
+    ``n_examples``."""
+    size = AUTO_BATCH if value == "auto" else value
     return max(1, min(size, n_examples))
 
 
@@ -116,7 +123,9 @@ def warn_dead_codes(codes, who, rate_name, rate):
         f"{who}: {dead} of {codes.shape[1]} hidden units barely vary over "
         f"the training inputs (standard deviation under {DEAD_STD}): they "
         f"are dead or saturated and their codes carry next to nothing. "
-        f"{rate_name}={rate:g} may be too large; try a smaller one",
+        f"{rate_name}={rate:g} may be too large for inputs of this scale: "
+        f"try a smaller rate, or scale the inputs (MinMaxScaler, "
+        f"StandardScaler)",
         ConvergenceWarning, stacklevel=3)
 
 
@@ -130,14 +139,13 @@ def seed(random_state):
     return int(check_random_state(random_state).randint(2 ** 31 - 1))
 
 
-def rate(name, value, estimator, loss, solver="sgd"):
+def rate(name, value, sgd_rate, solver="sgd"):
     """A learning rate parameter checked under its own name; 'auto' is
-    :data:`ADAM_RATE` for Adam, else the rate of :data:`AUTO_RATES` for
-    ``loss`` (a tenth of it with momentum)."""
+    :data:`ADAM_RATE` for Adam, else ``sgd_rate`` (a tenth of it with
+    momentum, whose velocity sums about ten steps)."""
     if isinstance(value, str) and value == "auto":
         if solver == "adam":
             return ADAM_RATE
-        sgd_rate = AUTO_RATES[estimator][loss]
         return sgd_rate if solver == "sgd" else sgd_rate / 10
     try:
         return _checks.learning_rate(name, value)

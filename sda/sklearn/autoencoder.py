@@ -105,10 +105,12 @@ class DenoisingAutoencoder(TransformerMixin, BaseEstimator):
         self.loss_ = _common.loss_for(X, self.loss)
         n_hidden = _checks.positive_int("n_hidden", self.n_hidden)
         solver = _common.solver(self.solver)
-        lr = _common.rate("learning_rate", self.learning_rate,
-                          "DenoisingAutoencoder", self.loss_, solver)
+        lr = _common.rate(
+            "learning_rate", self.learning_rate,
+            _common.AUTO_RATES["DenoisingAutoencoder"][self.loss_], solver)
         epochs = _checks.non_negative_int("n_epochs", self.n_epochs)
-        batch = _common.batch(self.batch_size, X.shape[0])
+        batch = _common.batch(_common.batch_size(self.batch_size),
+                              X.shape[0])
         mode = _common.mode(self.mode)
         # checked after the cast: 1e200 is finite in float64 but
         # overflows float32, and would train to NaN weights

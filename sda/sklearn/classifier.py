@@ -161,16 +161,16 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
                  for i, v in enumerate(sizes)]
         first = _common.loss_for(X, self.loss)
         solver = _common.solver(self.solver)
-        pretrain_lr = _common.rate("pretrain_learning_rate",
-                                   self.pretrain_learning_rate,
-                                   "SdAClassifier", first, solver)
-        finetune_lr = _common.rate("finetune_learning_rate",
-                                   self.finetune_learning_rate, "finetune",
-                                   first, solver)
+        pretrain_lr = _common.rate(
+            "pretrain_learning_rate", self.pretrain_learning_rate,
+            _common.AUTO_RATES["SdAClassifier"][first], solver)
+        finetune_lr = _common.rate(
+            "finetune_learning_rate", self.finetune_learning_rate,
+            _common.FINETUNE_RATE, solver)
         pretraining_epochs = _checks.non_negative_int(
             "pretraining_epochs", self.pretraining_epochs)
         max_epochs = _checks.non_negative_int("max_epochs", self.max_epochs)
-        _common.batch(self.batch_size, 1)
+        batch_size = _common.batch_size(self.batch_size)
         _checks.open_fraction("validation_fraction",
                               self.validation_fraction)
         if not isinstance(self.early_stopping, (bool, np.bool_)):
@@ -198,7 +198,7 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         train_part, valid_part = (self._split(X, labels, rng)
                                   if self.early_stopping
                                   else ((X, labels), (X, labels)))
-        batch = _common.batch(self.batch_size, len(train_part[0]))
+        batch = _common.batch(batch_size, len(train_part[0]))
         progress = _common.Progress(model.n_layers, bar=False) \
             if self.verbose else None
         with _common.blame_scale(X.shape[1]):
@@ -251,7 +251,8 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         if n_classes > 1 and len(predicted) == 1:
             warnings.warn(
                 f"SdAClassifier predicts one class "
-                f"({self.classes_[predicted[0]]!r}) for all the training "
+                f"({self.classes_[predicted[0]].tolist()!r}) for all the "
+                f"training "
                 f"data of {n_classes}: it has learnt nothing. "
                 f"finetune_learning_rate={rate:g} over {history.epochs} "
                 f"epochs was too small a step, or too large and collapsed; "
