@@ -25,7 +25,6 @@ from .layers import HiddenLayer, LogisticRegression
 from .noise import as_noise
 from .random import as_numpy_rng
 from . import updates
-from .updates import get_rule
 
 __all__ = ["SdA", "evaluation_batch_size"]
 
@@ -204,9 +203,8 @@ class SdA:
                 ("emphasis", list(self.emphasis), None),
                 ("tied", list(self.tied), True)):
             if any(v != default for v in values):
-                shown = values[0] if len(set(map(str, values))) == 1 \
-                    else values
-                extra += f", {name}={shown!r}"
+                one = len(set(map(str, values))) == 1
+                extra += f", {name}={values[0] if one else values!r}"
         return (f"SdA(n_ins={self.n_ins}, hidden_layers_sizes="
                 f"{list(self.hidden_layers_sizes)}, n_outs={self.n_outs}, "
                 f"corruption_levels={list(self.corruption_levels)}{extra}, "
@@ -224,7 +222,7 @@ class SdA:
 
     def get_finetune_cost_updates(self, learning_rate, input=None, y=None,
                                   update_rule=None):
-        """The fine-tuning cost of a minibatch and its SGD updates.
+        """The fine-tuning cost of a minibatch and its updates.
 
         Parameters
         ----------
@@ -239,14 +237,14 @@ class SdA:
         Returns
         -------
         (cost, updates)
-            ``cost`` is the mean negative log-likelihood of the labels (as
-            :attr:`finetune_cost`); ``updates`` the SGD updates of
-            :attr:`params` (or the rule's, with its state's).
+            The mean negative log-likelihood of the labels (as
+            :attr:`finetune_cost`); the rule's updates of :attr:`params`.
         """
         x = self.x if input is None else input
-        y = self.y if y is None else y
-        cost = self.logLayer.nll_of_logits(self._logits(x), y, self.n_outs)
-        return cost, get_rule(update_rule)(cost, self.params, learning_rate)
+        cost = self.logLayer.nll_of_logits(
+            self._logits(x), self.y if y is None else y, self.n_outs)
+        rule = updates.get_rule(update_rule)
+        return cost, rule(cost, self.params, learning_rate)
 
     def _logits(self, x):
         return self.logLayer.get_logits(self.get_hidden_values(x))
@@ -293,35 +291,30 @@ class SdA:
             function): ``fn(index, ...)`` then trains minibatches ``index *
             steps_per_call`` to ``(index + 1) * steps_per_call - 1`` and
             returns their costs, a vector; ``fn.single`` is the step of one
-            minibatch, for the minibatches that do not fill a block.  It
-            saves the cost of a call per minibatch, which matters where a
-            step is short and a call is not: JAX at small minibatches (on an
-            accelerator most).  Not with fused steps.
+            minibatch, for those that do not fill a block.  It saves a call
+            per minibatch, which matters where a step is short and a call
+            is not: JAX at small minibatches.  Not with fused steps.
         update_rule : str or callable, optional
-            How each step updates the parameters: a rule of
-            :mod:`sda.updates` by name (``"sgd"``, the default and the
-            tutorial's, ``"momentum"``, ``"nesterov"``, ``"adam"``) or a
-            function ``(cost, params, learning_rate) -> updates``.  Each
-            layer's step keeps its rule's state (``fn.state``); the fused
-            C steps are plain SGD, so another rule compiles the graph.
+            A rule of :mod:`sda.updates` by name (``"sgd"``, the default,
+            ``"momentum"``, ``"nesterov"``, ``"adam"``) or a function
+            ``(cost, params, learning_rate) -> updates``; the fused C steps
+            are SGD, so another rule compiles the graph.
 
         Returns
         -------
         list of callables ``fn(index, corruption=0.2, lr=0.1)``
             ``fn`` trains layer ``i`` on minibatch ``index`` and returns its
-            cost before the update.  ``fn.function`` is the compiled PyTensor
-            function behind it, for inspection; it trusts its inputs (0-d
-            arrays of int64 and of the model's dtype), which ``fn``
-            prepares.  ``fn.state`` lists the update rule's shared
-            variables (empty for SGD).  The model remembers the backend
-            (:attr:`backend`).
+            cost before the update.  ``fn.function``, the compiled PyTensor
+            function, trusts its inputs (0-d arrays of int64 and of the
+            model's dtype), which ``fn`` prepares; ``fn.state`` holds the
+            rule's variables.  The model remembers :attr:`backend`.
         """
         backend = resolve(mode)
         fns = pretraining.pretraining_functions(
             self, train_set_x, batch_size, backend=backend,
-            cache_inputs=cache_inputs,
-            fused=updates.fused_for(update_rule, fused),
-            steps_per_call=steps_per_call, update_rule=update_rule)
+            cache_inputs=cache_inputs, fused=updates.fused_for(
+                update_rule, fused), steps_per_call=steps_per_call,
+            update_rule=update_rule)
         self.backend = backend
         return fns
 
@@ -364,10 +357,9 @@ class SdA:
         Returns
         -------
         train_fn : callable
-            ``train_fn(index)`` does one SGD step on training minibatch
+            ``train_fn(index)`` does one step on training minibatch
             ``index`` and returns its cost; ``train_fn.function`` is the
-            compiled function behind it and ``train_fn.state`` the update
-            rule's shared variables.
+            compiled function, ``train_fn.state`` the rule's variables.
         valid_score, test_score : callables
             Each returns a list of error rates over equal minibatches that
             together cover the whole set, so ``numpy.mean`` of it is the
