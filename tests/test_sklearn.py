@@ -286,11 +286,13 @@ def standardised_route(load):
     return pipe, pipe.score(X_held, y_held)
 
 
-@pytest.mark.parametrize("dataset, floor", [("load_digits", 0.93),
-                                            ("load_breast_cancer", 0.9)])
+@pytest.mark.parametrize("dataset, floor", [("load_digits", 0.955),
+                                            ("load_breast_cancer", 0.945)])
 def test_defaults_train_after_a_standard_scaler(dataset, floor):
-    """At 0.01 the squared-error first layer diverged within ten
-    minibatches (cost 6.3e+06, 1000 times the first) on both datasets."""
+    """The standardised route takes squared error, trains with finite
+    costs and scores near scikit-learn's MLP (0.967 and 0.958 in
+    docs/sklearn.md, against 0.978 and 0.951); with SGD at 0.01 the
+    squared-error first layer diverged within ten minibatches."""
     import sklearn.datasets
     pipe, accuracy = standardised_route(getattr(sklearn.datasets, dataset))
     clf = pipe[-1]

@@ -312,7 +312,8 @@ class dA:
         tilde_x, corrupted = self._corrupt(x, corruption_level)
         y = self.get_hidden_values(tilde_x)
         cost = self.reconstruction_cost(x, y, corrupted)
-        return cost, get_rule(update_rule)(cost, self.params, learning_rate)
+        rule = get_rule(update_rule)
+        return cost, rule(cost, self.params, learning_rate)
 
     # -- compiled functions ---------------------------------------------------
 
