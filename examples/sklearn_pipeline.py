@@ -1,9 +1,10 @@
 """Classify MNIST with scikit-learn: a scaler and sda's SdAClassifier in a Pipeline.
 
 The pipeline scales the pixels to [0, 1] (``MinMaxScaler``) and fits an
-``sda.sklearn.SdAClassifier`` (the tutorial's 784-1000-1000-1000 network,
-minibatches of 20), which pretrains its layers and fine-tunes them with
-early stopping on a tenth of the training set; the test error on the MNIST
+``sda.sklearn.SdAClassifier`` (the tutorial's 784-1000-1000-1000 network
+and recipe: plain SGD, minibatches of 20), which pretrains its layers and
+fine-tunes them with the tutorial's early stopping on a tenth of the
+training set; the test error on the MNIST
 test set and the time are printed.  With ``--grid`` a ``GridSearchCV`` over
 the corruption level runs first, on a slice, with two jobs.  Needs the
 extra: ``pip install -e '.[sklearn]'``.
@@ -63,8 +64,10 @@ def _run(a):
                             :len(a.hidden_layer_sizes)]
                         if len(a.hidden_layer_sizes) <= 3 else 0.1,
                         pretraining_epochs=a.pretraining_epochs,
-                        pretrain_learning_rate=0.1, max_epochs=a.max_epochs,
-                        batch_size=20, random_state=a.seed,
+                        solver="sgd", pretrain_learning_rate=0.1,
+                        finetune_learning_rate=0.1, max_epochs=a.max_epochs,
+                        batch_size=20, early_stopping=True,
+                        n_iter_no_change=None, random_state=a.seed,
                         verbose=not a.quiet, mode=a.mode)
     if a.grid:
         search = GridSearchCV(make_pipeline(MinMaxScaler(), clf.set_params(

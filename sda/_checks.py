@@ -32,6 +32,18 @@ def non_negative_int(name, value):
     return int(value)
 
 
+def non_negative_float(name, value):
+    """``value`` as a float, if it is a finite number >= 0."""
+    try:
+        v = None if isinstance(value, bool) else float(value)
+    except (TypeError, ValueError):
+        v = None
+    if v is None or not 0 <= v < float("inf"):  # also refuses NaN
+        raise ValueError(f"{name} must be a non-negative number, got "
+                         f"{value!r}")
+    return v
+
+
 def probability(name, value):
     """``value`` as a float, if it lies in [0, 1)."""
     try:

@@ -122,12 +122,14 @@ def softplus(a):
 
 
 def checkpointed_run(folder, interrupt_at=None, resume=False, *,
-                     corruption=(0.2, 0.3), epochs=(3, 6), modes=(None, None)):
+                     corruption=(0.2, 0.3), epochs=(3, 6), modes=(None, None),
+                     update_rule=None):
     """A small pretrain + finetune run with checkpoints in ``folder``.
 
     SIGINT after the epoch ``interrupt_at`` (``(phase, layer, epoch)``);
     ``resume`` continues from the checkpoint; ``modes``: the compilation
-    mode of each phase.  Returns the model and its history.
+    mode of each phase; ``update_rule`` that of both (the rates are SGD's,
+    a tenth of them with another rule).  Returns the model and its history.
     """
     from sda.train import History, finetune, pretrain
     from sda.train.checkpoint import Checkpointer
@@ -142,10 +144,13 @@ def checkpointed_run(folder, interrupt_at=None, resume=False, *,
         if (event["phase"], event["layer"], event["epoch"]) == interrupt_at:
             os.kill(os.getpid(), signal.SIGINT)
 
+    scale = 1 if update_rule in (None, "sgd") else 0.1
     history = pretrain(model, sets[0][0], epochs=epochs[0], batch_size=4,
-                       learning_rate=0.1, checkpointer=cp, resume=state,
-                       history=history, progress=progress, mode=modes[0])
+                       learning_rate=0.1 * scale, checkpointer=cp,
+                       resume=state, history=history, progress=progress,
+                       mode=modes[0], update_rule=update_rule)
     history = finetune(model, sets, epochs=epochs[1], batch_size=4,
-                       learning_rate=0.3, checkpointer=cp, resume=state,
-                       history=history, progress=progress, mode=modes[1])
+                       learning_rate=0.3 * scale, checkpointer=cp,
+                       resume=state, history=history, progress=progress,
+                       mode=modes[1], update_rule=update_rule)
     return model, history

@@ -47,7 +47,8 @@ def _as_int32(y):
 
 
 def build_finetune_functions(model, datasets, batch_size, learning_rate, *,
-                             backend, fused=None, steps_per_call=1):
+                             backend, fused=None, steps_per_call=1,
+                             update_rule=None):
     """The functions of :meth:`sda.SdA.build_finetune_functions`, in
     ``backend``: ``(train_fn, valid_score, test_score)``, ``test_score``
     None when ``datasets`` has no test set."""
@@ -84,12 +85,14 @@ def build_finetune_functions(model, datasets, batch_size, learning_rate, *,
         cost, updates = fused_steps.mlp_sgd_step(model.params, x[0], y[0],
                                                  learning_rate)
     else:
-        cost, updates = model.get_finetune_cost_updates(learning_rate, x, y)
+        cost, updates = model.get_finetune_cost_updates(
+            learning_rate, x, y, update_rule=update_rule)
     givens = {x: backend.minibatch(train_x, index, batch_size),
               y: backend.minibatch(_as_int32(train_y), index, batch_size)}
     train_fn, block = compile_step(backend, host, [index], cost, updates,
                                    givens, index=index, name="train",
-                                   n_batches=n_batches, steps=steps)
+                                   n_batches=n_batches, steps=steps,
+                                   params=model.params)
     if block is not None:
         block.single, train_fn = train_fn, block
 

@@ -41,16 +41,18 @@ def _training_set(train_set_x, width, loss, dtype):
     return train_set_x, n
 
 
-def _cost_updates(auto, layer_x, corruption, learning_rate, fused):
+def _cost_updates(auto, layer_x, corruption, learning_rate, fused,
+                  update_rule):
     """The cost and updates of one step of dA ``auto`` on ``layer_x``."""
-    # the fused op computes the tied cross-entropy step from x and x~,
+    # the fused op computes the tied cross-entropy SGD step from x and x~,
     # whatever the noise; other combinations use the graph
     if (fused and auto.loss == "cross_entropy" and auto.tied
             and auto.emphasis is None):
         tilde_x = auto.get_corrupted_input(layer_x, corruption)
         return fused_steps.denoising_sgd_step(auto, layer_x[0], tilde_x[0],
                                               learning_rate)
-    return auto.get_cost_updates(corruption, learning_rate, input=layer_x)
+    return auto.get_cost_updates(corruption, learning_rate, input=layer_x,
+                                 update_rule=update_rule)
 
 
 def _learning_rate(value):
@@ -93,6 +95,7 @@ def _with_defaults(call, noise, dtype, name, before=None, after=None):
                         f"reconstruction cost of minibatch index")
     pretrain.function = call.function
     pretrain.n_batches = call.n_batches
+    pretrain.state = call.state
     return pretrain
 
 
@@ -109,7 +112,8 @@ class _Inputs:
 
 
 def pretraining_functions(model, train_set_x, batch_size, *, backend,
-                          cache_inputs=None, fused=None, steps_per_call=1):
+                          cache_inputs=None, fused=None, steps_per_call=1,
+                          update_rule=None):
     """The steps of :meth:`sda.SdA.pretraining_functions`, in ``backend``."""
     dtype = model.x.dtype
     train_set_x, n = _training_set(train_set_x, model.n_ins, model.loss[0],
@@ -141,11 +145,13 @@ def pretraining_functions(model, train_set_x, batch_size, *, backend,
             givens = {x: backend.minibatch(train_set_x, inputs.index,
                                            batch_size)}
         cost, updates = _cost_updates(auto, layer_x, inputs.corruption,
-                                      inputs.learning_rate, fused)
+                                      inputs.learning_rate, fused,
+                                      update_rule)
         single, block = compile_step(
             backend, host, list(inputs), cost, updates, givens,
             index=inputs.index, name=f"pretrain_layer{k}",
-            n_batches=n_batches, steps=steps)
+            n_batches=n_batches, steps=steps,
+            params=auto.params)
 
         # the cached input of layer k follows the steps of the layers
         # below, whichever functions took them (model.layer_versions);
@@ -175,7 +181,7 @@ def pretraining_functions(model, train_set_x, batch_size, *, backend,
 
 
 def dA_training_function(da, train_set_x, batch_size, *, backend, fused=None,
-                         steps_per_call=1):
+                         steps_per_call=1, update_rule=None):
     """The step of :meth:`sda.dA.training_function`, in ``backend``."""
     dtype = da.W.type.dtype
     train_set_x, n = _training_set(train_set_x, da.n_visible, da.loss, dtype)
@@ -188,12 +194,12 @@ def dA_training_function(da, train_set_x, batch_size, *, backend, fused=None,
     inputs = _Inputs(dtype)
     x = step_input("x", batch_size, da.n_visible, dtype)
     cost, updates = _cost_updates(da, x, inputs.corruption,
-                                  inputs.learning_rate, fused)
+                                  inputs.learning_rate, fused, update_rule)
     single, block = compile_step(
         backend, da.host, list(inputs), cost, updates,
         {x: backend.minibatch(train_set_x, inputs.index, batch_size)},
         index=inputs.index, name="train_da", n_batches=n_batches,
-        steps=steps)
+        steps=steps, params=da.params)
     fn = _with_defaults(single, da.noise, dtype, "train_da")
     if block is not None:
         blocked = _with_defaults(block, da.noise, dtype, "train_da")

@@ -25,7 +25,8 @@ from ..builders.apply import CHUNK_ROWS, CompiledFunctions
 from .init import glorot_uniform, zeros
 from .noise import as_noise
 from .random import RandomStreams, as_numpy_rng, draw_seed
-from .updates import sgd
+from . import updates
+from .updates import get_rule
 
 __all__ = ["dA", "LOSSES"]
 
@@ -280,7 +281,8 @@ class dA:
             terms = terms * (beta + (alpha - beta) * corrupted)
         return pt.mean(pt.sum(terms, axis=1))
 
-    def get_cost_updates(self, corruption_level, learning_rate, input=None):
+    def get_cost_updates(self, corruption_level, learning_rate, input=None,
+                         update_rule=None):
         """The training cost of one minibatch of ``self.x`` and its SGD updates.
 
         Parameters
@@ -291,13 +293,18 @@ class dA:
             Another symbolic input to train on instead of ``self.x`` (the
             SdA passes cached layer inputs, or single rows with a static
             shape, this way).
+        update_rule : str or callable, optional
+            A rule of :mod:`sda.updates` (``"sgd"``, the default,
+            ``"momentum"``, ``"nesterov"``, ``"adam"``) or a function
+            ``(cost, params, learning_rate) -> updates``.
 
         Returns
         -------
         (cost, updates)
             ``cost`` is the mean reconstruction loss of the clean input from
             the code of its corrupted version; ``updates`` is the list of
-            ``(param, param - learning_rate * gradient)`` pairs for ``params``.
+            ``(param, param - learning_rate * gradient)`` pairs for ``params``
+            (with another rule, its updates of ``params`` and of its state).
         """
         x = self.x if input is None else input
         learning_rate = _checks.learning_rate("learning_rate", learning_rate,
@@ -305,12 +312,13 @@ class dA:
         tilde_x, corrupted = self._corrupt(x, corruption_level)
         y = self.get_hidden_values(tilde_x)
         cost = self.reconstruction_cost(x, y, corrupted)
-        return cost, sgd(cost, self.params, learning_rate)
+        rule = get_rule(update_rule)
+        return cost, rule(cost, self.params, learning_rate)
 
     # -- compiled functions ---------------------------------------------------
 
     def training_function(self, train_set_x, batch_size, *, mode=None,
-                          fused=None, steps_per_call=1):
+                          fused=None, steps_per_call=1, update_rule=None):
         """A compiled SGD step of this dA on minibatches of ``train_set_x``.
 
         The step of the tutorial's ``dA.py`` (``train_da``), built as
@@ -327,19 +335,21 @@ class dA:
             float dtype) is put into a shared variable of the dA's dtype.
         batch_size : int
             Between 1 and the number of examples.
-        mode, fused, steps_per_call
+        mode, fused, steps_per_call, update_rule
             As for :meth:`sda.SdA.pretraining_functions`.
 
         Returns
         -------
         callable ``fn(index, corruption=0.2, lr=0.1)``
             Trains on minibatch ``index`` and returns its cost before the
-            update; ``fn.function`` is the compiled PyTensor function.
+            update; ``fn.function`` is the compiled PyTensor function and
+            ``fn.state`` the update rule's shared state (empty for SGD).
         """
         backend = resolve(mode)
         fn = pretraining.dA_training_function(
-            self, train_set_x, batch_size, backend=backend, fused=fused,
-            steps_per_call=steps_per_call)
+            self, train_set_x, batch_size, backend=backend,
+            fused=updates.fused_for(update_rule, fused),
+            steps_per_call=steps_per_call, update_rule=update_rule)
         self.backend = backend
         return fn
 

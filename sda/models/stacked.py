@@ -24,7 +24,7 @@ from .da import LOSSES, as_random_streams, check_emphasis, dA
 from .layers import HiddenLayer, LogisticRegression
 from .noise import as_noise
 from .random import as_numpy_rng
-from .updates import sgd
+from . import updates
 
 __all__ = ["SdA", "evaluation_batch_size"]
 
@@ -203,9 +203,8 @@ class SdA:
                 ("emphasis", list(self.emphasis), None),
                 ("tied", list(self.tied), True)):
             if any(v != default for v in values):
-                shown = values[0] if len(set(map(str, values))) == 1 \
-                    else values
-                extra += f", {name}={shown!r}"
+                one = len(set(map(str, values))) == 1
+                extra += f", {name}={values[0] if one else values!r}"
         return (f"SdA(n_ins={self.n_ins}, hidden_layers_sizes="
                 f"{list(self.hidden_layers_sizes)}, n_outs={self.n_outs}, "
                 f"corruption_levels={list(self.corruption_levels)}{extra}, "
@@ -221,8 +220,9 @@ class SdA:
             input = layer.get_output(input)
         return input
 
-    def get_finetune_cost_updates(self, learning_rate, input=None, y=None):
-        """The fine-tuning cost of a minibatch and its SGD updates.
+    def get_finetune_cost_updates(self, learning_rate, input=None, y=None,
+                                  update_rule=None):
+        """The fine-tuning cost of a minibatch and its updates.
 
         Parameters
         ----------
@@ -231,18 +231,20 @@ class SdA:
             Another symbolic input matrix and label vector than ``self.x``
             and ``self.y`` (the builder passes single rows with static
             shapes this way).
+        update_rule : str or callable, optional
+            As for :meth:`sda.dA.get_cost_updates` (default: SGD).
 
         Returns
         -------
         (cost, updates)
-            ``cost`` is the mean negative log-likelihood of the labels (as
-            :attr:`finetune_cost`); ``updates`` the SGD updates of
-            :attr:`params`.
+            The mean negative log-likelihood of the labels (as
+            :attr:`finetune_cost`); the rule's updates of :attr:`params`.
         """
         x = self.x if input is None else input
-        y = self.y if y is None else y
-        cost = self.logLayer.nll_of_logits(self._logits(x), y, self.n_outs)
-        return cost, sgd(cost, self.params, learning_rate)
+        cost = self.logLayer.nll_of_logits(
+            self._logits(x), self.y if y is None else y, self.n_outs)
+        rule = updates.get_rule(update_rule)
+        return cost, rule(cost, self.params, learning_rate)
 
     def _logits(self, x):
         return self.logLayer.get_logits(self.get_hidden_values(x))
@@ -251,7 +253,7 @@ class SdA:
 
     def pretraining_functions(self, train_set_x, batch_size, *,
                               cache_inputs=None, mode=None, fused=None,
-                              steps_per_call=1):
+                              steps_per_call=1, update_rule=None):
         """One compiled SGD step per dA layer, on minibatches of ``train_set_x``.
 
         Built by :func:`sda.builders.pretraining.pretraining_functions`.
@@ -289,25 +291,30 @@ class SdA:
             function): ``fn(index, ...)`` then trains minibatches ``index *
             steps_per_call`` to ``(index + 1) * steps_per_call - 1`` and
             returns their costs, a vector; ``fn.single`` is the step of one
-            minibatch, for the minibatches that do not fill a block.  It
-            saves the cost of a call per minibatch, which matters where a
-            step is short and a call is not: JAX at small minibatches (on an
-            accelerator most).  Not with fused steps.
+            minibatch, for those that do not fill a block.  It saves a call
+            per minibatch, which matters where a step is short and a call
+            is not: JAX at small minibatches.  Not with fused steps.
+        update_rule : str or callable, optional
+            A rule of :mod:`sda.updates` by name (``"sgd"``, the default,
+            ``"momentum"``, ``"nesterov"``, ``"adam"``) or a function
+            ``(cost, params, learning_rate) -> updates``; the fused C steps
+            are SGD, so another rule compiles the graph.
 
         Returns
         -------
         list of callables ``fn(index, corruption=0.2, lr=0.1)``
             ``fn`` trains layer ``i`` on minibatch ``index`` and returns its
-            cost before the update.  ``fn.function`` is the compiled PyTensor
-            function behind it, for inspection; it trusts its inputs (0-d
-            arrays of int64 and of the model's dtype), which ``fn``
-            prepares.  The model remembers the backend (:attr:`backend`).
+            cost before the update.  ``fn.function``, the compiled PyTensor
+            function, trusts its inputs (0-d arrays of int64 and of the
+            model's dtype), which ``fn`` prepares; ``fn.state`` holds the
+            rule's variables.  The model remembers :attr:`backend`.
         """
         backend = resolve(mode)
         fns = pretraining.pretraining_functions(
             self, train_set_x, batch_size, backend=backend,
-            cache_inputs=cache_inputs, fused=fused,
-            steps_per_call=steps_per_call)
+            cache_inputs=cache_inputs, fused=updates.fused_for(
+                update_rule, fused), steps_per_call=steps_per_call,
+            update_rule=update_rule)
         self.backend = backend
         return fns
 
@@ -317,7 +324,8 @@ class SdA:
             self.layer_versions[k] += 1
 
     def build_finetune_functions(self, datasets, batch_size, learning_rate,
-                                 *, mode=None, fused=None, steps_per_call=1):
+                                 *, mode=None, fused=None, steps_per_call=1,
+                                 update_rule=None):
         """Compiled fine-tuning step and scoring functions.
 
         Built by :func:`sda.builders.finetuning.build_finetune_functions`.
@@ -343,13 +351,15 @@ class SdA:
             As for :meth:`pretraining_functions`: ``train_fn(index)`` then
             trains ``steps_per_call`` minibatches and returns their costs,
             and ``train_fn.single`` trains one.
+        update_rule : str or callable, optional
+            As for :meth:`pretraining_functions` (default: SGD).
 
         Returns
         -------
         train_fn : callable
-            ``train_fn(index)`` does one SGD step on training minibatch
+            ``train_fn(index)`` does one step on training minibatch
             ``index`` and returns its cost; ``train_fn.function`` is the
-            compiled function behind it.
+            compiled function, ``train_fn.state`` the rule's variables.
         valid_score, test_score : callables
             Each returns a list of error rates over equal minibatches that
             together cover the whole set, so ``numpy.mean`` of it is the
@@ -358,7 +368,8 @@ class SdA:
         backend = resolve(mode)
         fns = finetuning.build_finetune_functions(
             self, datasets, batch_size, learning_rate, backend=backend,
-            fused=fused, steps_per_call=steps_per_call)
+            fused=updates.fused_for(update_rule, fused),
+            steps_per_call=steps_per_call, update_rule=update_rule)
         self.backend = backend
         return fns
 

@@ -60,7 +60,8 @@ _WAYS = {None: 0, "one": 1, "all": 2}
 def policy():
     """The policy's state now, as a dict.
 
-    ``threaded`` (bool): whether calls use several threads; ``pinned``:
+    ``threaded`` (bool): whether calls use several threads, except in a
+    trial of the other way (``trying``: a window or two); ``pinned``:
     ``"one"``, ``"all"`` or None (see :func:`pinned`); ``rate``: the last
     measured work per second of the program's time with one thread and with
     several (multiply-adds; 0 when not measured yet); ``windows``,
@@ -68,7 +69,10 @@ def policy():
     them tried the other way, how many trials changed the way.
     """
     s = _state
-    return {"threaded": bool(s.way) if s.ready else True,
+    # the choice, not the way of the window now: sampled during a trial,
+    # ``way`` is the way being tried
+    return {"threaded": bool(s.threaded) if s.ready else True,
+            "trying": bool(s.trial),
             "pinned": {0: None, 1: "one", 2: "all"}[s.forced],
             "rate": {"one": s.rate[0], "several": s.rate[1]},
             "windows": s.windows, "trials": s.trials,

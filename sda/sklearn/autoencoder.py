@@ -30,14 +30,20 @@ class DenoisingAutoencoder(TransformerMixin, BaseEstimator):
         Gaussian noise.
     noise : {'masking', 'gaussian', 'salt_and_pepper'}
     loss : {'auto', 'cross_entropy', 'squared_error'}
-        'auto' takes cross-entropy for inputs in [0, 1] and squared error
-        otherwise (after a ``StandardScaler``, say).
+        'auto' takes cross-entropy for inputs in [0, 1] (within rounding:
+        they are clipped) and squared error otherwise (after a
+        ``StandardScaler``, say).
+    solver : {'sgd', 'adam', 'momentum', 'nesterov'}
+        The update rule (:mod:`sda.updates`); plain SGD, the tutorial's, by
+        default.
     learning_rate : float or 'auto'
-        'auto' (the default): 0.1 with cross-entropy, 0.01 with squared
-        error, whose affine decoder takes smaller steps to stay stable on
-        standardised inputs (:data:`AUTO_RATES`).
-    batch_size : int
-        Minibatch size (at most the number of examples).
+        'auto' (the default): with SGD 0.1 with cross-entropy, 0.01 with
+        squared error, whose affine decoder takes smaller steps to stay
+        stable on standardised inputs (:data:`AUTO_RATES`); a tenth of
+        those with momentum; 0.001 with Adam.
+    batch_size : int or 'auto'
+        Minibatch size (at most the number of examples); 'auto' is
+        ``min(200, n_samples)``.
     n_epochs : int
     random_state : int, RandomState or None
     verbose : bool
@@ -45,6 +51,12 @@ class DenoisingAutoencoder(TransformerMixin, BaseEstimator):
     mode : str, optional
         The compilation mode of the training steps ('CVM', 'NUMBA', 'JAX');
         None: the current default (:func:`sda.get_mode`).
+
+    Warns
+    -----
+    sklearn.exceptions.ConvergenceWarning
+        When most hidden units are dead or saturated on the training
+        inputs (their codes barely vary), naming the learning rate.
 
     Attributes
     ----------
@@ -59,12 +71,14 @@ class DenoisingAutoencoder(TransformerMixin, BaseEstimator):
     """
 
     def __init__(self, n_hidden=100, corruption_level=0.3, noise="masking",
-                 loss="auto", learning_rate="auto", batch_size=20,
-                 n_epochs=15, random_state=None, verbose=False, mode=None):
+                 loss="auto", solver="sgd", learning_rate="auto",
+                 batch_size=20, n_epochs=15, random_state=None,
+                 verbose=False, mode=None):
         self.n_hidden = n_hidden
         self.corruption_level = corruption_level
         self.noise = noise
         self.loss = loss
+        self.solver = solver
         self.learning_rate = learning_rate
         self.batch_size = batch_size
         self.n_epochs = n_epochs
@@ -90,15 +104,18 @@ class DenoisingAutoencoder(TransformerMixin, BaseEstimator):
         # them in fit, not in __init__)
         self.loss_ = _common.loss_for(X, self.loss)
         n_hidden = _checks.positive_int("n_hidden", self.n_hidden)
-        lr = _common.rate("learning_rate", self.learning_rate,
-                          "DenoisingAutoencoder", self.loss_)
+        solver = _common.solver(self.solver)
+        lr = _common.rate(
+            "learning_rate", self.learning_rate,
+            _common.AUTO_RATES["DenoisingAutoencoder"][self.loss_], solver)
         epochs = _checks.non_negative_int("n_epochs", self.n_epochs)
-        batch = min(_checks.positive_int("batch_size", self.batch_size),
-                    X.shape[0])
+        batch = _common.batch(_common.batch_size(self.batch_size),
+                              X.shape[0])
         mode = _common.mode(self.mode)
         # checked after the cast: 1e200 is finite in float64 but
         # overflows float32, and would train to NaN weights
-        X = _checks.finite_cast("X", X, pytensor.config.floatX)
+        X = _common.unit_clipped(
+            _checks.finite_cast("X", X, pytensor.config.floatX), self.loss_)
         da = dA(numpy_rng=_common.seed(self.random_state),
                 n_visible=X.shape[1], n_hidden=n_hidden, noise=self.noise,
                 loss=self.loss_)
@@ -106,13 +123,17 @@ class DenoisingAutoencoder(TransformerMixin, BaseEstimator):
             _checks.unit_interval("X", X)
         level = da.noise.check_level("corruption_level",
                                      self.corruption_level)
-        step = da.training_function(X, batch, mode=mode)
+        step = da.training_function(X, batch, mode=mode, update_rule=solver)
         progress = ProgressPrinter(bar=False) if self.verbose else None
         with _common.blame_scale(X.shape[1]):
             self.costs_ = train.run_epochs(
                 lambda index: step(index, corruption=level, lr=lr),
                 step.n_batches, epochs, phase="dA", progress=progress,
                 model=da)
+        if epochs:
+            _common.warn_dead_codes(da.encode(X[:2000]),
+                                    "DenoisingAutoencoder", "learning_rate",
+                                    lr)
         self.learning_rate_ = lr
         self.dA_ = da
         self.n_iter_ = epochs
@@ -161,6 +182,7 @@ class DenoisingAutoencoder(TransformerMixin, BaseEstimator):
 
     def __setstate__(self, state):
         saved = state.pop("_dA_state", None)
+        state.setdefault("solver", "sgd")  # pickles of sda 0.1
         self.__dict__.update(state)
         if saved is not None:
             kwargs = dict(saved["kwargs"])

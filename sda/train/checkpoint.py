@@ -8,6 +8,9 @@ before inflating).  It holds
 * every shared variable of the model by name (as a model file does),
 * the best parameters found so far in fine-tuning (``best/<name>``),
 * the costs of the minibatches of the unfinished epoch (``partial_costs``),
+* the update rule's state of the step being trained (``rule/<i>``: Adam's
+  moments, momentum's velocities; none for SGD), its names and shapes in
+  the metadata,
 * JSON metadata under ``__meta__``: the architecture, the recipe of the run,
   the position in training (phase, layer, epoch, next minibatch and the
   early-stopping state), the corruption streams' generator states and the
@@ -68,6 +71,10 @@ def set_rng_states(model, states, path):
         rng.set_value(generator, borrow=True)
 
 
+def _names(rule_state):
+    return "[" + ", ".join(name for name, _ in rule_state) + "]"
+
+
 def _count(value):
     return is_integer(value) and value >= 0
 
@@ -87,6 +94,12 @@ def check_meta(meta, path):
     if not (isinstance(states, list)
             and all(isinstance(s, dict) for s in states)):
         raise bad("rng_states", states, "a list of generator states")
+    rule = meta.setdefault("rule_state", [])
+    if not (isinstance(rule, list) and all(
+            isinstance(r, list) and len(r) == 2 and isinstance(r[0], str)
+            and isinstance(r[1], list) and all(_count(n) for n in r[1])
+            for r in rule)):
+        raise bad("rule_state", rule, "a list of [name, shape] pairs")
     position = meta.get("position")
     if not isinstance(position, dict):
         raise bad("position", position, "a dict")
@@ -107,6 +120,14 @@ def check_meta(meta, path):
     if phase == "pretrain" and position["layer"] > n_layers:
         raise bad("position.layer", position["layer"],
                   f"at most the number of layers ({n_layers})")
+    if phase == "finetune" and not _count(position.get("stall", 0)):
+        raise bad("position.stall", position["stall"],
+                  "a non-negative integer")
+    best = position.get("best_monitored")
+    if phase == "finetune" and best is not None and not (
+            isinstance(best, (int, float)) and not isinstance(best, bool)
+            and np.isfinite(best)):
+        raise bad("position.best_monitored", best, "a finite number or null")
     if phase == "finetune" and not isinstance(position.get("stopped"), bool):
         raise bad("position.stopped", position.get("stopped"), "true or false")
     if phase == "finetune" and position["index"] and not position["epoch"]:
@@ -157,13 +178,14 @@ class Checkpointer:
         self.path.unlink(missing_ok=True)
 
     def save(self, model, history, position, best_params=None,
-             partial_costs=()):
+             partial_costs=(), state=()):
         """Write the state of a run atomically; return the file's path.
 
         A state holding NaN or infinite values is not written (None is
         returned): the previous checkpoint stays the last good one.  Raises
         :class:`sda.OutputError` naming the file if it cannot be written;
-        the previous checkpoint is kept then too.
+        the previous checkpoint is kept then too.  ``state`` is the update
+        rule's shared variables of the step at ``position``.
         """
         to_host(model)
         arrays = {name: v.get_value(borrow=True)
@@ -172,11 +194,15 @@ class Checkpointer:
             for p, value in zip(model.params, best_params):
                 arrays[f"best/{p.name}"] = np.asarray(value)
         arrays["partial_costs"] = np.asarray(partial_costs, dtype=np.float64)
+        for i, variable in enumerate(state):
+            arrays[f"rule/{i}"] = variable.get_value()
         if not all(np.isfinite(a).all() for a in arrays.values()):
             return None
         meta = {"format": FORMAT, "architecture": architecture(model),
                 "recipe": self.recipe, "position": position,
                 "rng_states": rng_states(model),
+                "rule_state": [[v.name, list(v.get_value(borrow=True).shape)]
+                               for v in state],
                 "history": history.as_dict()}
         arrays["__meta__"] = np.array(json.dumps(meta))
         return atomic_write(self.path, lambda f: np.savez(f, **arrays))
@@ -198,8 +224,15 @@ class Checkpointer:
             best = {f"best/{name}": (shape, arch["floatX"])
                     for name, shape in state_shapes(arch).items()
                     if not name.startswith("dA")}
+            rule = {f"rule/{i}": (tuple(shape), arch["floatX"])
+                    for i, (_, shape) in enumerate(meta["rule_state"])}
             arrays = read_state(npz, arch, {"partial_costs": None,
-                                            "__meta__": None, **best})
+                                            "__meta__": None, **best,
+                                            **rule})
+        missing = [name for name in rule if name not in arrays]
+        if missing:
+            raise DataFileError(self.path, f"lacks the update rule's state "
+                                f"{missing[0]!r} its metadata lists")
         arrays.pop("__meta__", None)
         present = [n for n in best if n in arrays]
         if present and len(present) != len(best):
@@ -221,13 +254,27 @@ class Checkpointer:
             return False
         return True
 
-    def restore(self, model, meta, arrays):
-        """Put the checkpoint's parameters and random states into ``model``.
+    def restore(self, model, meta, arrays, state=()):
+        """Put the checkpoint's parameters and random states into ``model``,
+        and its update rule's state into the shared variables ``state`` (of
+        the step that goes on).
 
         Returns the best parameters saved for fine-tuning (or None).
         """
+        saved = meta["rule_state"]
+        mine = [[v.name, list(v.get_value(borrow=True).shape)]
+                for v in state]
+        # none saved: the step starts its rule afresh (a checkpoint at the
+        # start of a layer, or of a file written before rules had state)
+        if saved and saved != mine:
+            raise DataFileError(self.path, f"holds the update rule state "
+                                f"{_names(saved)} but this run's rule has "
+                                f"{_names(mine)}: resume with the update "
+                                f"rule of the run that wrote it")
         apply_arrays(model, self.path, meta["architecture"], arrays)
         set_rng_states(model, meta.get("rng_states", []), self.path)
+        for i, variable in enumerate(state if saved else ()):
+            variable.set_value(arrays[f"rule/{i}"])
         best = [arrays.get(f"best/{p.name}") for p in model.params]
         return None if any(b is None for b in best) else best
 

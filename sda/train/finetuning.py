@@ -1,4 +1,5 @@
-"""Fine-tuning with the tutorial's patience-based early stopping."""
+"""Fine-tuning with early stopping: the tutorial's patience, or scikit-learn's
+``n_iter_no_change`` and ``tol``."""
 
 import logging
 import time
@@ -13,7 +14,10 @@ from .loop import (DIVERGENCE_FACTOR, Guard, check_divergence_factor,
                    check_resume, compiling, position_in, report,
                    stop_signals, train_epochs)
 
-__all__ = ["finetune"]
+__all__ = ["finetune", "MONITORS"]
+
+#: What ``n_iter_no_change`` counts: validations or epochs' costs.
+MONITORS = ("validation", "cost")
 
 log = logging.getLogger("sda.train")
 
@@ -23,7 +27,8 @@ def finetune(model, datasets, *, epochs=1000, batch_size=1, learning_rate=0.1,
              improvement_threshold=0.995, validation_frequency=None,
              history=None, progress=None, mode=None, checkpointer=None,
              resume=None, divergence_factor=DIVERGENCE_FACTOR,
-             steps_per_call=1):
+             steps_per_call=1, update_rule=None, n_iter_no_change=None,
+             tol=1e-4, monitor="validation"):
     """Fine-tune ``model`` by SGD with the tutorial's early stopping.
 
     Training stops after ``epochs`` or when the iteration count passes the
@@ -42,6 +47,16 @@ def finetune(model, datasets, *, epochs=1000, batch_size=1, learning_rate=0.1,
     ``steps_per_call`` work as in :func:`pretrain` (a block never runs past
     a validation or the end of the patience: single steps reach them, so
     the run is the same); a checkpoint is written after every epoch.
+    ``update_rule`` is as for :func:`pretrain` (default: SGD).
+
+    With ``n_iter_no_change`` (scikit-learn's early stopping) the patience
+    is not used: training stops after ``n_iter_no_change`` consecutive
+    validations (``monitor="validation"``) whose error is not below the
+    best so far minus ``tol``, or epochs (``monitor="cost"``) whose mean
+    training cost is not below the best so far minus ``tol``; the best
+    validated parameters are restored in both cases (the earliest of equal
+    errors: on the training set itself, once it is learnt, this stops the
+    network from growing its weights further).
 
     Returns
     -------
@@ -50,16 +65,27 @@ def finetune(model, datasets, *, epochs=1000, batch_size=1, learning_rate=0.1,
     epochs = _checks.non_negative_int("epochs", epochs)
     learning_rate = _checks.learning_rate("learning_rate", learning_rate)
     factor = check_divergence_factor(divergence_factor)
+    if n_iter_no_change is not None:
+        n_iter_no_change = _checks.positive_int("n_iter_no_change",
+                                                n_iter_no_change)
+    tol = _checks.non_negative_float("tol", tol)
+    if monitor not in MONITORS:
+        raise ValueError(f"monitor must be one of {MONITORS}, got "
+                         f"{monitor!r}")
     history = History() if history is None else history
     datasets = as_datasets(datasets, model.x.dtype)
     with compiling(progress, "fine-tuning functions", mode):
         train_fn, valid_score, test_score = model.build_finetune_functions(
             datasets, batch_size, learning_rate, mode=mode,
-            steps_per_call=steps_per_call)
+            steps_per_call=steps_per_call, update_rule=update_rule)
     steps = int(steps_per_call)  # checked by the builder
     n_batches = train_fn.n_batches
+    if n_iter_no_change is not None:  # the patience never ends training
+        patience = epochs * n_batches + 1
     state = {"patience": 10 * n_batches if patience is None else patience,
-             "best_params": None}
+             "best_params": None, "stall": 0, "best_monitored": None}
+    stopping = None if n_iter_no_change is None else (
+        n_iter_no_change, tol, monitor)
     validation_frequency = max(1, (min(n_batches, state["patience"] // 2)
                                    if validation_frequency is None
                                    else validation_frequency))
@@ -70,7 +96,8 @@ def finetune(model, datasets, *, epochs=1000, batch_size=1, learning_rate=0.1,
         if not at.get("done"):
             check_resume(checkpointer, epoch=(at["epoch"], epochs),
                          index=(at["index"], n_batches))
-        state["best_params"] = checkpointer.restore(model, meta, arrays)
+        state["best_params"] = checkpointer.restore(model, meta, arrays,
+                                                    state=train_fn.state)
         if at.get("done"):
             _restore_best(model, state["best_params"])
             return history
@@ -81,13 +108,17 @@ def finetune(model, datasets, *, epochs=1000, batch_size=1, learning_rate=0.1,
                  at["index"])
         partial_costs = arrays["partial_costs"]
         state["patience"], done = at["patience"], at["stopped"]
+        state["stall"] = at.get("stall", 0)
+        state["best_monitored"] = at.get("best_monitored")
     t0 = time.perf_counter() - history.finetune_time
 
     def position(epoch, next_index, stopped=False):
         # what a checkpoint records: the epoch counted from 1, and the next
         # minibatch in it (0 at the epoch's end: then the next epoch)
         return {"phase": "finetune", "epoch": epoch + 1, "index": next_index,
-                "patience": state["patience"], "stopped": stopped}
+                "patience": state["patience"], "stopped": stopped,
+                "stall": state["stall"],
+                "best_monitored": state["best_monitored"]}
 
     def quiet(epoch, index):
         """No validation and no end of patience inside the block that
@@ -101,9 +132,12 @@ def finetune(model, datasets, *, epochs=1000, batch_size=1, learning_rate=0.1,
         """Validate when it is time; True when the patience has run out."""
         iteration = epoch * n_batches + last
         if (iteration + 1) % validation_frequency == 0:
-            _validate(model, history, state, epoch + 1, iteration,
-                      valid_score, test_score, patience_increase,
-                      improvement_threshold)
+            valid = _validate(model, history, state, epoch + 1, iteration,
+                              valid_score, test_score, patience_increase,
+                              improvement_threshold)
+            if stopping is not None and monitor == "validation" and \
+                    _stalled(state, valid, stopping):
+                state["patience"] = iteration
         return state["patience"] <= iteration
 
     def end_epoch(epoch, costs, stopped):
@@ -113,6 +147,9 @@ def finetune(model, datasets, *, epochs=1000, batch_size=1, learning_rate=0.1,
         history.iterations = epoch * n_batches + len(costs)
         history.epochs = epoch + 1
         history.finetune_time = time.perf_counter() - t0
+        if (stopping is not None and monitor == "cost" and len(costs)
+                and not stopped):
+            stopped = _stalled(state, history.finetune_costs[-1], stopping)
         last_valid = (history.validation_errors[-1][1]
                       if history.validation_errors else None)
         log.info("finetune epoch %d: cost %.6f, validation error %.4f",
@@ -121,7 +158,7 @@ def finetune(model, datasets, *, epochs=1000, batch_size=1, learning_rate=0.1,
         if checkpointer is not None:
             checkpointer.save(model, history,
                               position(epoch, 0, stopped=stopped),
-                              state["best_params"])
+                              state["best_params"], state=train_fn.state)
         report(progress, phase="finetune", layer=None, epoch=epoch,
                epochs=epochs, cost=history.finetune_costs[-1],
                validation_error=last_valid,
@@ -129,10 +166,12 @@ def finetune(model, datasets, *, epochs=1000, batch_size=1, learning_rate=0.1,
                test_error=history.test_error, patience=state["patience"],
                iteration=history.iterations,
                elapsed=time.perf_counter() - t0)
+        return stopped
 
     def save(epoch, index, costs):
         return checkpointer.save(model, history, position(epoch, index),
-                                 state["best_params"], costs)
+                                 state["best_params"], costs,
+                                 state=train_fn.state)
 
     if not done:
         with stop_signals(checkpointer is not None) as flag:
@@ -172,6 +211,22 @@ def _validate(model, history, state, epoch, iteration, valid_score,
         if test_score is not None:  # no test set: test_error stays NaN
             history.test_error = float(np.mean(test_score()))
             history.test_errors.append((epoch, history.test_error))
+    return valid
+
+
+def _stalled(state, value, stopping):
+    """Count ``value`` (a validation error or an epoch's cost) against the
+    best so far; True once ``n_iter_no_change`` in a row missed it by
+    ``tol``."""
+    n_iter_no_change, tol, _ = stopping
+    best = state["best_monitored"]
+    if best is None or value < best - tol:
+        state["stall"] = 0
+    else:
+        state["stall"] += 1
+    if best is None or value < best:
+        state["best_monitored"] = float(value)
+    return state["stall"] >= n_iter_no_change
 
 
 def _restore_best(model, best_params):

@@ -221,7 +221,8 @@ def train_epochs(step, n_batches, epochs, *, guard, where, desc,
     end_epoch : callable, optional
         ``end_epoch(epoch, costs, stopped)`` at each epoch's end, with the
         costs of its minibatches done: the caller's bookkeeping (parameters
-        back to NumPy, history, checkpoint, progress).
+        back to NumPy, history, checkpoint, progress); True ends training
+        there (the cost has stopped falling).
     flag, checkpointer, save
         The stop flag of :func:`stop_signals`; when it is raised,
         ``save(epoch, next_index, costs) -> path`` writes a checkpoint and
@@ -230,7 +231,7 @@ def train_epochs(step, n_batches, epochs, *, guard, where, desc,
     Returns
     -------
     bool
-        True if ``after`` ended training.
+        True if ``after`` or ``end_epoch`` ended training.
     """
     batch_costs = np.empty(n_batches)
     epoch0, index0 = start
@@ -260,8 +261,9 @@ def train_epochs(step, n_batches, epochs, *, guard, where, desc,
                 _stop(flag, checkpointer,
                       save(epoch, n_done, batch_costs[:n_done]))
         index0 = 0
-        if end_epoch is not None:
-            end_epoch(epoch, batch_costs[:n_done], stopped)
+        if end_epoch is not None and end_epoch(epoch, batch_costs[:n_done],
+                                               stopped):
+            stopped = True
         if stopped:
             return True
     return False

@@ -19,7 +19,8 @@ log = logging.getLogger("sda.train")
 def pretrain(model, train_set_x, *, epochs=15, batch_size=1,
              learning_rate=0.001, corruption_levels=None, history=None,
              progress=None, mode=None, checkpointer=None, resume=None,
-             divergence_factor=DIVERGENCE_FACTOR, steps_per_call=1):
+             divergence_factor=DIVERGENCE_FACTOR, steps_per_call=1,
+             update_rule=None):
     """Greedy layer-wise pretraining of every dA layer of ``model``.
 
     Each layer ``i`` is trained for ``epochs`` passes over ``train_set_x``
@@ -47,6 +48,11 @@ def pretrain(model, train_set_x, *, epochs=15, batch_size=1,
     function (see :meth:`sda.SdA.pretraining_functions`), with the same
     results; worth it under JAX at small minibatches.  Stops and
     checkpoints then happen between blocks.
+
+    ``update_rule`` is how the steps update the parameters: ``"sgd"`` (the
+    default, the tutorial's), ``"momentum"``, ``"nesterov"``, ``"adam"`` or
+    a function (:mod:`sda.updates`); each layer starts its rule's state
+    afresh, and a checkpoint saves it.
     """
     epochs = _checks.non_negative_int("epochs", epochs)
     learning_rate = _checks.learning_rate("learning_rate", learning_rate)
@@ -62,7 +68,8 @@ def pretrain(model, train_set_x, *, epochs=15, batch_size=1,
     train_set_x = as_shared("train_set_x", train_set_x, model.x.dtype)
     with compiling(progress, "pretraining functions", mode):
         fns = model.pretraining_functions(train_set_x, batch_size, mode=mode,
-                                          steps_per_call=steps_per_call)
+                                          steps_per_call=steps_per_call,
+                                          update_rule=update_rule)
     steps = int(steps_per_call)  # checked by the builder
     n_batches = fns[0].n_batches
     meta, arrays = resume if resume is not None else (None, None)
@@ -73,7 +80,9 @@ def pretrain(model, train_set_x, *, epochs=15, batch_size=1,
         check_resume(checkpointer, layer=(at["layer"], model.n_layers),
                      epoch=(at["epoch"], epochs),
                      index=(at["index"], n_batches))
-        checkpointer.restore(model, meta, arrays)
+        checkpointer.restore(model, meta, arrays,
+                             state=fns[at["layer"]].state
+                             if at["layer"] < model.n_layers else ())
     layer0 = at["layer"] if at else 0
     with stop_signals(checkpointer is not None) as flag:
         for k in range(layer0, model.n_layers):
@@ -106,9 +115,11 @@ def _pretrain_layer(model, k, fn, level, learning_rate, n_batches, epochs,
                  history.pretraining_costs[k][-1])
         if checkpointer is not None:
             last = epoch + 1 == epochs
+            # at the start of the next layer its rule's state is fresh
             checkpointer.save(model, history, {
                 "phase": "pretrain", "layer": k + last,
-                "epoch": 0 if last else epoch + 1, "index": 0})
+                "epoch": 0 if last else epoch + 1, "index": 0},
+                state=() if last else single.state)
         report(progress, phase="pretrain", layer=k, epoch=epoch,
                epochs=epochs, cost=history.pretraining_costs[k][-1],
                elapsed=time.perf_counter() - t0)
@@ -116,7 +127,7 @@ def _pretrain_layer(model, k, fn, level, learning_rate, n_batches, epochs,
     def save(epoch, index, costs):
         return checkpointer.save(model, history, {
             "phase": "pretrain", "layer": k, "epoch": epoch, "index": index},
-            partial_costs=costs)
+            partial_costs=costs, state=single.state)
 
     train_epochs(
         lambda index: single(index, corruption=level, lr=learning_rate),

@@ -20,32 +20,54 @@ def model_and_sets(seed=3):
     return small_sda(seed, 10, (0.2, 0.3)), clustered_sets(10, (40, 20, 20))
 
 
-def run(folder, interrupt_at=None, resume=False):
+def run(folder, interrupt_at=None, resume=False, update_rule=None):
     """A small run with checkpoints; SIGINT after the epoch ``interrupt_at``."""
-    return checkpointed_run(folder, interrupt_at, resume)
+    return checkpointed_run(folder, interrupt_at, resume,
+                            update_rule=update_rule)
 
 
+@pytest.mark.parametrize("update_rule", [None, "adam", "momentum"])
 @pytest.mark.parametrize("interrupt_at", [("pretrain", 1, 0),
                                           ("finetune", None, 2)])
 def test_an_interrupted_run_resumes_to_the_same_result(tmp_path, float64,
-                                                        interrupt_at):
-    reference, ref_history = run(tmp_path / "straight")
+                                                        interrupt_at,
+                                                        update_rule):
+    """Adam's moments and momentum's velocities are saved with the rest:
+    without them a resumed run would take other steps."""
+    reference, ref_history = run(tmp_path / "straight",
+                                 update_rule=update_rule)
     with pytest.raises(TrainingInterrupted,
                        match=r"SIGINT: training stopped; its state is saved "
                              r"in .*checkpoint.npz. Resume with: resume="
                              r"Checkpointer\('.*cut'\).load\(\) for pretrain "
                              r"and finetune"):
-        run(tmp_path / "cut", interrupt_at)
-    meta, _ = Checkpointer(tmp_path / "cut").load()
+        run(tmp_path / "cut", interrupt_at, update_rule=update_rule)
+    meta, arrays = Checkpointer(tmp_path / "cut").load()
     assert meta["position"]["phase"] == interrupt_at[0]
     assert meta["position"]["index"] == 1  # stopped inside an epoch
-    resumed, history = run(tmp_path / "cut", resume=True)
+    saved = [name for name, _ in meta["rule_state"]]
+    assert bool(saved) == (update_rule is not None)
+    if update_rule == "adam":
+        assert saved[0] == "adam_t" and arrays["rule/0"] > 0
+    resumed, history = run(tmp_path / "cut", resume=True,
+                           update_rule=update_rule)
     for a, b in zip(reference.params, resumed.params):
         np.testing.assert_array_equal(a.get_value(), b.get_value())
     assert history.pretraining_costs == ref_history.pretraining_costs
     assert history.validation_errors == ref_history.validation_errors
     assert history.test_error == ref_history.test_error
     assert history.epochs == ref_history.epochs
+
+
+def test_a_run_resumed_with_another_update_rule_is_refused(tmp_path,
+                                                           float64):
+    with pytest.raises(TrainingInterrupted):
+        run(tmp_path, ("finetune", None, 2), update_rule="adam")
+    with pytest.raises(sda.DataFileError, match=r"holds the update rule "
+                       r"state \[adam_t, hidden0.W_m, .*\] but this run's "
+                       r"rule has \[hidden0.W_velocity, .*resume with the "
+                       r"update rule of the run that wrote it"):
+        run(tmp_path, resume=True, update_rule="momentum")
 
 
 def test_a_finished_run_resumes_to_its_best_model(tmp_path, float64):
