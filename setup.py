@@ -37,6 +37,9 @@ setup(
         # a BLAS that PyTensor's C backend can link without root (see
         # sda/backend/blas.py); without it the C backend is 10x slower than Numba
         "scipy-openblas32",
+        # sda.datasets: the convex hulls of the convex problem (PyTensor
+        # depends on it too)
+        "scipy",
         # pictures: filter mosaics (Pillow) and learning curves (Matplotlib)
         "pillow",
         "matplotlib",

@@ -15,6 +15,8 @@ The package, layer by layer (each imports only from those before it):
 * :mod:`sda.backend`: how functions are compiled and run (C VM, Numba,
   JAX);
 * :mod:`sda.data`: MNIST-format files, and data sets as shared variables;
+* :mod:`sda.datasets`: the benchmark problems of Vincent et al. (2010),
+  regenerated, and the reader of their original files;
 * :mod:`sda.builders`: the compiled functions of a model;
 * :mod:`sda.models`: ``dA``, ``HiddenLayer``, ``LogisticRegression``,
   ``SdA`` and their parts;
@@ -36,8 +38,8 @@ The package, layer by layer (each imports only from those before it):
 import sys
 
 from ._version import __version__
-from . import (backend, builders, data, errors, files, models, ops,
-               serialization, train, viz)
+from . import (backend, builders, data, datasets, errors, files, models,
+               ops, serialization, train, viz)
 from .backend import (MODES, blas_ldflags, compile_mode, get_mode, set_mode,
                       to_host)
 from .data import load_data, load_mnist, shared_dataset

@@ -254,3 +254,19 @@ def test_sklearn_pipeline_script(tiny_mnist, capsys, grid):
     if grid:
         assert "grid search: best {'sdaclassifier__corruption_levels'" \
             in printed
+
+
+def test_variations_script_reports_and_draws_each_problem(tmp_path,
+                                                          monkeypatch, capsys):
+    monkeypatch.setenv("SDA_DATASETS", str(tmp_path / "cache"))
+    script = example("variations")
+    assert script.main(["--names", "rect,bg-rand", "--per-row", "5",
+                        "--output-folder", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "rect        train/valid/test 1000/200/50000" in out
+    assert "bg-rand     train/valid/test 10000/2000/50000" in out
+    picture = Image.open(tmp_path / "variations.png")
+    assert picture.size == (5 * 30 - 2, 2 * 30 - 2)
+    with pytest.raises(SystemExit):
+        script.main(["--names", "mnist-rot"])
+    assert "'mnist-rot' is not one of basic" in capsys.readouterr().err

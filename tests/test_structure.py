@@ -126,7 +126,8 @@ def circles(edges):
 #: The layers, bottom first, as the package's docstring gives them: a
 #: module imports only from its own layer and those below.
 LAYERS = ["sda._version", "sda.errors", "sda._checks", "sda._compat",
-          "sda.files", "sda.ops", "sda.backend", "sda.data", "sda.builders",
+          "sda.files", "sda.ops", "sda.backend", "sda.data", "sda.datasets",
+          "sda.builders",
           "sda.models", "sda.serialization", "sda.viz", "sda.train",
           "sda.cli", "sda.sklearn", "sda.sweep", "sda"]
 
