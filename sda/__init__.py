@@ -58,9 +58,9 @@ __all__ = ["dA", "HiddenLayer", "LogisticRegression", "SdA", "RandomStreams",
            "ProgressPrinter", "TrainingInterrupted", "DivergenceError",
            "DataFileError", "OutputError", "SdAError", "get_mode", "set_mode",
            "compile_mode", "to_host", "blas_ldflags", "MODES",
-           "SlowBackendWarning", "backend", "builders", "data", "errors",
-           "files", "models", "ops", "serialization", "train", "viz",
-           "__version__"]
+           "SlowBackendWarning", "backend", "builders", "data", "datasets",
+           "errors", "files", "models", "ops", "serialization", "train",
+           "viz", "__version__"]
 
 #: The flat module paths of sda 0.1 (``sda.noise``, ``sda.checkpoint``,
 #: ...), kept as names of the modules that hold their code now, so that
