@@ -42,7 +42,8 @@ from . import (backend, builders, data, datasets, errors, files, models,
                ops, serialization, train, viz)
 from .backend import (MODES, blas_ldflags, compile_mode, get_mode, set_mode,
                       to_host)
-from .data import load_data, load_mnist, shared_dataset
+from .data import load_mnist, shared_dataset
+from .datasets import load_data
 from .errors import (DataFileError, DivergenceError, OutputError, SdAError,
                      SlowBackendWarning, TrainingInterrupted)
 from .models import (HiddenLayer, LogisticRegression, RandomStreams, SdA,

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytensor
 
+from . import datasets
 from .backend import MODES, get_mode, resolve
 from .errors import SdAError
 
@@ -124,7 +125,7 @@ int_list = _list_of(positive_int, "positive integers")
 probability_list = _list_of(probability, "numbers in [0, 1)")
 
 
-def existing_path(text):
+def existing_path(text, what="an existing file or folder"):
     """An argparse type: ``text`` as a Path that exists (a name the file
     system refuses, such as one too long, is said to be so)."""
     try:
@@ -133,17 +134,27 @@ def existing_path(text):
         reason = ""
     except OSError as e:
         reason = f" ({e.strerror})"
-    raise argparse.ArgumentTypeError(
-        f"must be an existing file or folder, got {text!r}{reason}")
+    raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}{reason}")
+
+
+def dataset(text):
+    """An argparse type: a problem of :data:`sda.datasets.NAMES` by name,
+    else ``text`` as a Path that exists (:func:`existing_path`)."""
+    if text in datasets.SIZES and not Path(text).exists():
+        return text
+    return existing_path(text, f"an existing file or folder or one of "
+                               f"{', '.join(datasets.NAMES)}")
 
 
 def common_parser(output_folder):
     """The flags every example shares, as an argparse parent."""
     parent = argparse.ArgumentParser(add_help=False)
-    parent.add_argument("--dataset", type=existing_path, default=None,
-                        help="folder of MNIST IDX files, or the tutorial's "
-                             "mnist.pkl.gz (default: the MNIST shipped "
-                             "with sda)")
+    parent.add_argument("--dataset", type=dataset, default=None,
+                        help="folder of MNIST IDX files, the tutorial's "
+                             "mnist.pkl.gz, or a benchmark problem by name ("
+                             + ", ".join(datasets.NAMES) + "; "
+                             "docs/benchmarks.md) (default: the MNIST "
+                             "shipped with sda)")
     parent.add_argument("--no-verify", action="store_true",
                         help="read IDX files that are not MNIST's own (no "
                              "check against MNIST's checksums)")

@@ -36,7 +36,8 @@ def refused(script, argv, capsys):
     (["--corruption-levels", "0.1,0.2"], "argument --corruption-levels: must "
      "have one level per hidden layer (3), got 2"),
     (["--dataset", "/no/such/folder"], "argument --dataset: must be an "
-     "existing file or folder, got '/no/such/folder'"),
+     "existing file or folder or one of basic, rot, bg-rand, bg-img, "
+     "rot-bg-img, rect, rect-img, convex, got '/no/such/folder'"),
     (["--resume", "/no/such/run"], "argument --resume: must be an existing"),
     (["--floatX", "float16"], "argument --floatX: invalid choice"),
     (["--mode", "fast_compile"], "argument --mode: must be one of"),

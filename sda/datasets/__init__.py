@@ -24,12 +24,13 @@ import numpy as np
 import pytensor
 
 from .. import files
+from ..data import mnist, shared_dataset
 from .amat import load_amat, save_amat
 from .digits import DIGIT_SOURCES, make_digits
 from .shapes import make_convex, make_rect, make_rect_img
 
-__all__ = ["make_variation", "load_amat", "save_amat", "NAMES", "SIZES",
-           "cache_folder", "FORMAT_VERSION"]
+__all__ = ["make_variation", "load_data", "load_amat", "save_amat", "NAMES",
+           "SIZES", "cache_folder", "FORMAT_VERSION"]
 
 #: (training, validation, test) examples of each problem, as published;
 #: the validation examples come after the training ones in the original
@@ -132,3 +133,30 @@ def make_variation(name, seed=0, *, cache=True):
     dtype = pytensor.config.floatX
     return [((x[a:b] / np.asarray(255, dtype)).astype(dtype), y[a:b])
             for a, b in zip(cuts, cuts[1:])]
+
+
+def _is_path(dataset):
+    try:
+        return Path(dataset).exists()
+    except OSError:  # a name too long for the file system, say
+        return False
+
+
+def load_data(dataset=None, verify=True, *, shared=True, n_valid=None):
+    """:func:`sda.data.load_data`, or a problem of :data:`NAMES` by name.
+
+    ``dataset`` may name one of the eight problems (``"rot"``, ...; seed 0,
+    :func:`make_variation`) unless a file or folder of that name exists,
+    which is read as before.  ``verify`` concerns MNIST's files only;
+    ``n_valid`` is refused with a name: the problems have their published
+    split.  This is :func:`sda.load_data`.
+    """
+    if isinstance(dataset, str) and dataset in SIZES \
+            and not _is_path(dataset):
+        if n_valid is not None:
+            raise ValueError(f"n_valid splits an IDX folder's training "
+                             f"images; {dataset!r} has its published "
+                             f"split, got n_valid={n_valid!r}")
+        sets = make_variation(dataset)
+        return [shared_dataset(s) for s in sets] if shared else sets
+    return mnist.load_data(dataset, verify, shared=shared, n_valid=n_valid)

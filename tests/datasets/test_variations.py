@@ -228,3 +228,38 @@ def test_a_missing_or_oversized_amat_file_is_refused(tmp_path):
     path = save_amat(tmp_path / "big.amat", np.zeros((3, 784)), [0, 1, 2])
     with pytest.raises(DataFileError, match="more than 100 bytes"):
         load_amat(path, limit=100)
+
+
+# -- by name, where MNIST is read --------------------------------------------------
+
+def test_load_data_takes_a_problem_by_name(small, floatX):
+    import sda
+    sets = sda.load_data("bg-rand")
+    assert [s[0].get_value().shape for s in sets] == [(n, 784) for n in SMALL]
+    np.testing.assert_array_equal(sets[0][0].get_value(),
+                                  make_variation("bg-rand")[0][0])
+    arrays = sda.load_data("rect", shared=False)
+    assert [len(x) for x, _ in arrays] == list(SMALL)
+    with pytest.raises(ValueError, match="'rect' has its published split"):
+        sda.load_data("rect", n_valid=10)
+
+
+def test_a_folder_of_that_name_is_still_read_as_before(tmp_path,
+                                                       monkeypatch):
+    import sda
+    (tmp_path / "rot").mkdir()
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(DataFileError, match="rot/train-images-idx3-ubyte"):
+        sda.load_data("rot")
+
+
+def test_the_example_scripts_take_the_names_as_dataset(capsys):
+    from sda import cli
+    parser = cli.common_parser("out")
+    assert parser.parse_args(["--dataset", "convex"]).dataset == "convex"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--dataset", "no-such-problem"])
+    err = capsys.readouterr().err
+    assert "must be an existing file or folder or one of basic, rot, " \
+           "bg-rand, bg-img, rot-bg-img, rect, rect-img, convex, got " \
+           "'no-such-problem'" in err
