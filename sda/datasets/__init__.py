@@ -42,7 +42,7 @@ SIZES = {"basic": (10000, 2000, 50000), "rot": (10000, 2000, 50000),
 NAMES = tuple(SIZES)
 
 #: Part of the cache file's name: a change of any generator bumps it.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 _SHAPES = {"rect": make_rect, "rect-img": make_rect_img,
            "convex": make_convex}

@@ -3,8 +3,9 @@
 Pixel ``(i, j)`` of a 28x28 image is the point ``(i + 0.5, j + 0.5)``.
 
 * ``rect``: the one-pixel outline of a rectangle, white on black; height
-  and width integers uniform in [3, 26], drawn again when equal (no
-  squares), the rectangle placed uniformly where it fits.  Label 1 when it
+  and width integers uniform in [3, 26], both drawn again when they
+  differ by less than :data:`MIN_DIFFERENCE` (3) pixels, the rectangle
+  placed uniformly where it fits.  Label 1 when it
   is taller than wide, 0 when wider than tall.
 * ``rect-img``: a filled rectangle (sides in [6, 26]) whose inside is one
   photograph patch and whose outside is another (:mod:`.patches`); same
@@ -25,20 +26,25 @@ from scipy.spatial import ConvexHull
 from . import patches
 
 __all__ = ["make_rect", "make_rect_img", "make_convex", "is_convex",
-           "MIN_LIT", "MAX_LIT", "AREA_BINS"]
+           "MIN_LIT", "MAX_LIT", "AREA_BINS", "MIN_DIFFERENCE"]
 
 SIDE = 28
 _CENTRES = (np.indices((SIDE, SIDE)).reshape(2, -1).T + 0.5)
 
 MIN_LIT, MAX_LIT, AREA_BINS = 60, 400, 10
 
+#: Rectangles nearer to squares are drawn again (both sides redrawn).
+MIN_DIFFERENCE = 3
+
 
 def _boxes(n, rng, low, high):
-    """``n`` rectangles that are not squares: (top, left, height, width)."""
+    """``n`` rectangles whose height and width differ by at least
+    :data:`MIN_DIFFERENCE`: (top, left, height, width)."""
     h = rng.integers(low, high + 1, n)
     w = rng.integers(low, high + 1, n)
-    while (same := np.flatnonzero(h == w)).size:
-        w[same] = rng.integers(low, high + 1, same.size)
+    while (close := np.flatnonzero(abs(h - w) < MIN_DIFFERENCE)).size:
+        h[close] = rng.integers(low, high + 1, close.size)
+        w[close] = rng.integers(low, high + 1, close.size)
     top = (rng.random(n) * (SIDE - h + 1)).astype(np.int64)
     left = (rng.random(n) * (SIDE - w + 1)).astype(np.int64)
     return top, left, h, w

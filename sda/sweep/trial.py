@@ -14,14 +14,15 @@ import numpy as np
 import pytensor
 
 from .. import train
-from ..data import load_data
+from ..datasets import load_data
 from ..models import SdA
 
 __all__ = ["train_trial", "TRIAL_DEFAULTS", "run_trial"]
 
 #: The parameters of :func:`train_trial` and their defaults: those of the
 #: tutorial's ``test_SdA``, the model options of :class:`sda.SdA`,
-#: ``n_train`` (train on the first ``n_train`` examples; None = all), and
+#: ``n_train`` (train on the first ``n_train`` examples; None = all),
+#: ``n_test`` (score the first ``n_test`` test examples; None = all), and
 #: how to compute: ``floatX``, ``mode`` (e.g. 'JAX' on GPU workers) and
 #: ``steps_per_call`` (None and 1: the defaults).
 TRIAL_DEFAULTS = {
@@ -39,6 +40,7 @@ TRIAL_DEFAULTS = {
     "emphasis": None,
     "tied": True,
     "n_train": None,
+    "n_test": None,
     "floatX": None,
     "mode": None,
     "steps_per_call": 1,
@@ -64,8 +66,9 @@ def train_trial(params):
     params : dict
         Any of :data:`TRIAL_DEFAULTS` (the keyword arguments of the
         tutorial's ``test_SdA``, the model options ``noise``, ``loss``,
-        ``emphasis``, ``tied``, and ``n_train``, ``floatX``, ``mode``,
-        ``steps_per_call``); the others take their defaults.
+        ``emphasis``, ``tied``, and ``n_train``, ``n_test``, ``floatX``,
+        ``mode``, ``steps_per_call``); the others take their defaults.
+        ``dataset`` may name a problem of :mod:`sda.datasets`.
         ``corruption_levels`` may be one number for every layer.
 
     Returns
@@ -87,6 +90,9 @@ def train_trial(params):
         if p["n_train"] is not None:
             n = int(p["n_train"])
             train_x, train_y = train_x[:n], train_y[:n]
+        if p["n_test"] is not None:
+            n = int(p["n_test"])
+            test = (test[0][:n], test[1][:n])
         start = time.perf_counter()
         model = SdA(numpy_rng=np.random.RandomState(p["seed"]),
                     n_ins=train_x.shape[1],
