@@ -12,8 +12,10 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "sda"
 
-#: What may be imported inside functions: the optional extras only.
-LAZY_ALLOWED = ("jax", "optuna", "dask", "distributed", "yaml", "sklearn")
+#: What may be imported inside functions: the optional extras, and scipy
+#: (its spatial module is slow to import and only the convex problem uses it).
+LAZY_ALLOWED = ("jax", "optuna", "dask", "distributed", "yaml", "sklearn",
+                "scipy")
 
 #: The most lines a module may have ("no module much over 400 lines").
 MAX_LINES = 450

@@ -21,7 +21,6 @@ Pixel ``(i, j)`` of a 28x28 image is the point ``(i + 0.5, j + 0.5)``.
 """
 
 import numpy as np
-from scipy.spatial import ConvexHull
 
 from . import patches
 
@@ -94,8 +93,10 @@ def _convex_masks(n, rng, reach):
 def is_convex(mask):
     """Whether the lit pixels of a mask (784,) are every pixel centre in
     their convex hull (a hull of at least 3 points not on a line)."""
-    points = _CENTRES[mask]
-    hull = ConvexHull(points)
+    # here, not at the top: scipy.spatial would add a sixth to the time
+    # of ``import sda``
+    from scipy.spatial import ConvexHull
+    hull = ConvexHull(_CENTRES[mask])
     inside = (_CENTRES @ hull.equations[:, :2].T
               + hull.equations[:, 2] <= 1e-9).all(axis=1)
     return bool((inside == mask).all())
