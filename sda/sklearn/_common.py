@@ -81,6 +81,35 @@ def unit_clipped(X, loss):
     return X
 
 
+#: Inputs of the squared-error route (standardised, say) are clipped to
+#: this many units either side of 0: a feature that is nearly constant (a
+#: digit's corner pixel) standardises to 10-40 on its rare other values,
+#: which saturates the sigmoid units that see it.
+STANDARD_CLIP = 5.0
+#: ... when at most this fraction of the values lies beyond: more are not
+#: outliers of standardised data but data on another scale, which the
+#: divergence check reports rather than a clip flattening it.
+CLIP_FRACTION = 0.01
+
+
+def input_clip(loss, X):
+    """The bound the estimators clip the inputs of a first layer with
+    ``loss`` to: :data:`STANDARD_CLIP` for squared error when few values
+    (:data:`CLIP_FRACTION`) pass it, else None (no clipping; cross-entropy
+    inputs are in [0, 1])."""
+    if loss != "squared_error" or X.size == 0:
+        return None
+    beyond = np.count_nonzero(np.abs(X) > STANDARD_CLIP) / X.size
+    return STANDARD_CLIP if beyond <= CLIP_FRACTION else None
+
+
+def clipped(X, bound):
+    """``X`` within [-bound, bound] (itself when already, or no bound)."""
+    if bound is None or X.size == 0 or np.abs(X).max() <= bound:
+        return X
+    return np.clip(X, -bound, bound)
+
+
 def solver(value):
     """The ``solver`` parameter, checked."""
     if not (isinstance(value, str) and value in SOLVERS):

@@ -99,6 +99,13 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         The learning rates used.
     batch_size_ : int
         The minibatch size used.
+    input_clip_ : float or None
+        With squared error (standardised inputs), every method clips the
+        inputs to [-input_clip_, input_clip_] (:data:`STANDARD_CLIP`, 5):
+        a nearly constant feature standardises to 10-40 on its rare other
+        values, which saturates the sigmoid units.  None with
+        cross-entropy, and when over 1 % of the training values pass the
+        bound (inputs on another scale, not outliers).
     classes_ : array
         The class labels (any type ``numpy.unique`` sorts, strings too).
     history_ : sda.History
@@ -185,6 +192,8 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         # overflows float32, and would train to NaN weights
         X = _common.unit_clipped(
             _checks.finite_cast("X", X, pytensor.config.floatX), first)
+        self.input_clip_ = _common.input_clip(first, X)
+        X = _common.clipped(X, self.input_clip_)
         encoder = LabelEncoder().fit(y)
         self.classes_ = encoder.classes_
         labels = encoder.transform(y).astype(np.int32)
@@ -281,10 +290,16 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
             random_state=rng)
         return (Xt, yt), (Xv, yv)
 
-    def predict_proba(self, X):
+    def _inputs(self, X):
+        """``X`` checked and clipped as ``fit`` clipped its inputs (fits of
+        sda 0.1 had no clip)."""
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32],
                           reset=False)
+        return _common.clipped(X, getattr(self, "input_clip_", None))
+
+    def predict_proba(self, X):
+        X = self._inputs(X)  # first: it says when the model is not fitted
         return self.sda_.predict_proba(X).astype(np.float64)
 
     def predict(self, X):
@@ -293,9 +308,7 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
 
     def transform(self, X):
         """The top hidden layer's representation of ``X``."""
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32],
-                          reset=False)
+        X = self._inputs(X)
         return self.sda_.encode(X)
 
     def __getstate__(self):
