@@ -27,6 +27,7 @@ pipeline works, not what the models reach.
 """
 
 import argparse
+import functools
 import json
 import math
 import sys
@@ -72,10 +73,15 @@ def _dataset(problem):
     return None if problem == "mnist" else problem
 
 
-def _arrays(problem, n_train, n_test):
+@functools.lru_cache(maxsize=2)
+def _sets(problem):
+    """A problem's three sets as arrays, read once per process."""
     import sda
-    (x, y), (vx, vy), (tx, ty) = sda.load_data(_dataset(problem),
-                                               shared=False)
+    return sda.load_data(_dataset(problem), shared=False)
+
+
+def _arrays(problem, n_train, n_test):
+    (x, y), (vx, vy), (tx, ty) = _sets(problem)
     n_train = len(x) if n_train is None else n_train
     n_test = len(tx) if n_test is None else n_test
     return (x[:n_train], y[:n_train]), (vx, vy), (tx[:n_test], ty[:n_test])
@@ -215,14 +221,11 @@ def _cluster(address):
 
 
 def _run(problems, budget, levels, storage, client):
-    import sda
     results, n_tests = {}, {}
     for problem in problems:
-        if problem != "mnist":  # generated once here, not in each worker
-            sda.datasets.make_variation(problem)
-        n_test = BUDGETS[budget]["n_test"]
-        n_tests[problem] = n_test or len(
-            sda.load_data(_dataset(problem), shared=False)[2][1])
+        # generated (and cached) here once, not in each worker
+        n_test = BUDGETS[budget]["n_test"] or len(_sets(problem)[2][1])
+        n_tests[problem] = min(n_test, len(_sets(problem)[2][1]))
         print(f"-- {problem}", flush=True)
         results[problem] = run_problem(
             problem, budget, levels, storage,

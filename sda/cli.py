@@ -140,7 +140,7 @@ def existing_path(text, what="an existing file or folder"):
 def dataset(text):
     """An argparse type: a problem of :data:`sda.datasets.NAMES` by name,
     else ``text`` as a Path that exists (:func:`existing_path`)."""
-    if text in datasets.SIZES and not Path(text).exists():
+    if datasets.is_problem(text):
         return text
     return existing_path(text, f"an existing file or folder or one of "
                                f"{', '.join(datasets.NAMES)}")

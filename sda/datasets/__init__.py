@@ -29,8 +29,8 @@ from .amat import load_amat, save_amat
 from .digits import DIGIT_SOURCES, make_digits
 from .shapes import make_convex, make_rect, make_rect_img
 
-__all__ = ["make_variation", "load_data", "load_amat", "save_amat", "NAMES",
-           "SIZES", "cache_folder", "FORMAT_VERSION"]
+__all__ = ["make_variation", "load_data", "is_problem", "load_amat",
+           "save_amat", "NAMES", "SIZES", "cache_folder", "FORMAT_VERSION"]
 
 #: (training, validation, test) examples of each problem, as published;
 #: the validation examples come after the training ones in the original
@@ -135,11 +135,15 @@ def make_variation(name, seed=0, *, cache=True):
             for a, b in zip(cuts, cuts[1:])]
 
 
-def _is_path(dataset):
-    try:
-        return Path(dataset).exists()
-    except OSError:  # a name too long for the file system, say
+def is_problem(dataset):
+    """Whether ``dataset`` names a problem of :data:`NAMES` (and no file or
+    folder of that name exists, which is read as a file instead)."""
+    if not (isinstance(dataset, str) and dataset in SIZES):
         return False
+    try:
+        return not Path(dataset).exists()
+    except OSError:  # a name the file system refuses is no path
+        return True
 
 
 def load_data(dataset=None, verify=True, *, shared=True, n_valid=None):
@@ -151,8 +155,7 @@ def load_data(dataset=None, verify=True, *, shared=True, n_valid=None):
     ``n_valid`` is refused with a name: the problems have their published
     split.  This is :func:`sda.load_data`.
     """
-    if isinstance(dataset, str) and dataset in SIZES \
-            and not _is_path(dataset):
+    if is_problem(dataset):
         if n_valid is not None:
             raise ValueError(f"n_valid splits an IDX folder's training "
                              f"images; {dataset!r} has its published "
