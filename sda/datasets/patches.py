@@ -5,8 +5,8 @@ Larochelle et al. (2007) cut their backgrounds from 20 photographs of their
 own; those are not distributed.  The photographs here are the two that
 scikit-learn ships inside its wheel (``sklearn.datasets.load_sample_images``:
 a temple in China and a flower), turned to grey levels in [0, 1] (the mean
-of the three channels) and halved in each direction (2x2 means), so that a
-28x28 patch holds about as much of a scene as the originals' did.  A patch
+of the three channels) and halved in each direction (2x2 means; our
+choice, so that a 28x28 patch shows a larger part of a scene).  A patch
 is a square at a uniformly random place in a random photograph; patches
 whose pixels have a standard deviation under :data:`MIN_STD` (sky, flat
 walls) are drawn again, as the paper rejects low-variance patches.

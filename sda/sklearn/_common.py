@@ -82,8 +82,8 @@ def unit_clipped(X, loss):
 
 
 #: Inputs of the squared-error route (standardised, say) are clipped to
-#: this many units either side of 0: a feature that is nearly constant (a
-#: digit's corner pixel) standardises to 10-40 on its rare other values,
+#: this many units either side of 0: a feature that is nearly constant (12
+#: of load_digits' pixels) standardises to 10-42 on its rare other values,
 #: which saturates the sigmoid units that see it.
 STANDARD_CLIP = 5.0
 #: ... when at most this fraction of the values lies beyond: more are not
