@@ -6,6 +6,7 @@ import importlib.util
 import math
 from pathlib import Path
 
+import numpy
 import pytest
 
 pytest.importorskip("sklearn")
@@ -70,3 +71,27 @@ def test_an_unknown_problem_is_refused(table3, capsys):
     with pytest.raises(SystemExit):
         table3.main(["--problems", "mnist-rot"])
     assert "'mnist-rot' is not one of mnist, basic" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("score_test", [False, True])
+def test_the_svm_on_its_kernel_matrix_is_scikit_learns_rbf_svc(
+        table3, tmp_path, monkeypatch, score_test):
+    from sklearn.svm import SVC
+    monkeypatch.setenv("SDA_DATASETS", str(tmp_path))
+    params = {"problem": "rect", "model": "svm", "n_train": 300,
+              "n_test": 3000, "C": 10.0, "gamma": 0.03,
+              "score_test": score_test}
+    monkeypatch.setattr(table3, "KERNEL_ROWS", 1000)  # blocks of the test set
+    out = table3.sklearn_trial(params)
+    (x, y), (vx, vy), (tx, ty) = table3._arrays("rect", 300, 3000)
+    svc = SVC(C=10.0, gamma=0.03).fit(x, y)
+    assert out["valid_error"] == pytest.approx(1 - svc.score(vx, vy))
+    if not score_test:
+        assert out["test_error"] is None
+        return
+    # refitted on training and validation examples, as Larochelle et al.
+    svc.fit(numpy.concatenate([x, vx]), numpy.concatenate([y, vy]))
+    assert out["test_error"] == pytest.approx(1 - svc.score(tx, ty))
+    monkeypatch.setattr(table3, "PRECOMPUTED_MAX", 100)  # libsvm's kernel
+    assert table3.sklearn_trial(params)["test_error"] == pytest.approx(
+        out["test_error"])
