@@ -69,6 +69,10 @@ setup(
         # exist for x86-64 Linux and Windows only
         "mkl": ['mkl; platform_machine in "x86_64 AMD64" and '
                 'sys_platform != "darwin"'],
+        # examples/tutorial.ipynb, run by a kernel (tests/test_notebook.py)
+        "notebook": ["nbclient>=0.10", "nbformat>=5", "ipykernel"],
+        # the API reference and the guides as a Sphinx site (docs/conf.py)
+        "docs": ["sphinx>=8", "numpydoc>=1.8", "myst-parser>=4"],
     },
     classifiers=[
         "Programming Language :: Python :: 3",

@@ -6,7 +6,9 @@ layer-wise pretraining (learning rate 0.001) and then fine-tuning (learning
 rate 0.1) with early stopping, minibatches of one example.  It writes to
 ``--output-folder``: the trained model (``model.npz``), the run's history
 (``history.json``), the learning curves (``learning_curves.png``) and the
-first layer's filters (``filters_layer0.png``).
+filters of each layer (``filters_layer0.png``, ...; ``--filters`` of them,
+``--filters-scale`` pixels a weight; a higher layer's units drawn as the
+combinations of first-layer filters that their weights make).
 
     python examples/SdA.py                 # the tutorial's recipe (~30 min)
     python examples/SdA.py --quick         # about 2 minutes on 2 cores
@@ -30,7 +32,7 @@ from sda.serialization import save_model
 from sda.train import History, TrainingInterrupted, finetune, pretrain
 from sda.train.checkpoint import Checkpointer, claim_folder
 from sda.train.progress import ProgressPrinter, format_seconds
-from sda.viz import plot_learning_curves, save_filters
+from sda.viz import layer_filters, plot_learning_curves, save_filters
 
 #: --quick: minibatches of 20 and the dA tutorial's learning rate; measured
 #: on 2 cores: 1:50 quiet, 2:30 with another CPU-bound process running;
@@ -47,7 +49,8 @@ def test_SdA(finetune_lr=0.1, pretraining_epochs=15, pretrain_lr=0.001,
              corruption_levels=(0.1, 0.2, 0.3), seed=89677,
              output_folder="SdA_output", quiet=False, mode=None,
              checkpoints=True, resume=False, overwrite=False,
-             progress_bar=None, steps_per_call=1, verify=True, n_valid=None):
+             progress_bar=None, steps_per_call=1, verify=True, n_valid=None,
+             n_filters=100, filters_scale=1):
     """Run the recipe; return ``(model, history)``.
 
     The arguments before ``*`` are the tutorial's; the rest select the
@@ -142,12 +145,16 @@ def test_SdA(finetune_lr=0.1, pretraining_epochs=15, pretrain_lr=0.001,
             atomic_write(out / "history.json",
                          lambda f: f.write(json.dumps(record, indent=1).encode()))
             plot_learning_curves(history, out / "learning_curves.png")
-            save_filters(model.sigmoid_layers[0].W.get_value(borrow=True),
-                         out / "filters_layer0.png")
+            # higher layers as combinations of the first layer's filters
+            for k in range(len(model.sigmoid_layers)):
+                save_filters(layer_filters(model, k).T,
+                             out / f"filters_layer{k}.png", n=n_filters,
+                             scale=filters_scale)
             if checkpointer is not None:
                 checkpointer.remove()
             say(f"Written to {out.resolve()}/: model.npz (sda.load_model), "
-                f"history.json, learning_curves.png, filters_layer0.png")
+                f"history.json, learning_curves.png, filters_layer0.png to "
+                f"filters_layer{len(model.sigmoid_layers) - 1}.png")
         return model, history
 
 
@@ -254,6 +261,8 @@ def build_parser():
     ap.add_argument("--overwrite", action="store_true",
                     help="replace the files of an earlier run in the output "
                          "folder (refused otherwise)")
+    ap.add_filters("each layer (higher layers as combinations of the first "
+                   "layer's filters)")
     return ap
 
 
@@ -281,7 +290,8 @@ def _main(args):
             overwrite=a.overwrite, **cli.data_options(a))
     try:
         with cli.precision(floatX):
-            test_SdA(quiet=a.quiet, mode=a.mode,
+            test_SdA(quiet=a.quiet, mode=a.mode, n_filters=a.filters,
+                     filters_scale=a.filters_scale,
                      progress_bar=False if a.no_progress_bar else None,
                      steps_per_call=a.steps_per_call, **kwargs)
     except TrainingInterrupted as stop:

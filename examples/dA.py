@@ -3,8 +3,9 @@
 A 784-500 dA is trained twice with plain SGD on minibatches of 20: once
 without corruption (a plain autoencoder) and once with 30% masking noise.
 The cost of every epoch and the training time of each run are printed, and
-the first 100 filters of each are written to ``output_folder`` as
-``filters_corruption_0.png`` and ``filters_corruption_30.png``.
+the first 100 filters of each (``--filters``, ``--filters-scale``) are
+written to ``output_folder`` as ``filters_corruption_0.png`` and
+``filters_corruption_30.png``.
 
     python examples/dA.py                      # the tutorial's settings
     python examples/dA.py --quick              # about 30 seconds on 2 cores
@@ -39,7 +40,8 @@ class _EpochLines(ProgressPrinter):
 def test_dA(learning_rate=0.1, training_epochs=15, dataset=None,
             batch_size=20, output_folder="dA_plots", *, seed=123, n_hidden=500,
             corruption_levels=(0.0, 0.3), quiet=False, mode=None,
-            progress_bar=None, verify=True, n_valid=None):
+            progress_bar=None, verify=True, n_valid=None, n_filters=100,
+            filters_scale=1):
     """Train one dA per corruption level; return their costs and times.
 
     ``verify`` and ``n_valid`` are :func:`sda.load_data`'s.
@@ -72,7 +74,8 @@ def test_dA(learning_rate=0.1, training_epochs=15, dataset=None,
         say(f"The {percent}% corruption code ran for {seconds / 60.0:.2f}m",
             file=sys.stderr)
         path = save_filters(da.W.get_value(borrow=True),
-                            output_folder / f"filters_corruption_{percent}.png")
+                            output_folder / f"filters_corruption_{percent}.png",
+                            n=n_filters, scale=filters_scale)
         say(f"Filters written to {path.resolve()}")
         results[level] = {"costs": costs, "seconds": seconds,
                           "filters": path}
@@ -94,6 +97,7 @@ def build_parser():
                     default=[0.0, 0.3], help="one dA is trained per level")
     ap.add_argument("--seed", type=cli.non_negative_int, default=123,
                     help="seed of numpy.random.RandomState")
+    ap.add_filters("each dA")
     return ap
 
 
@@ -106,7 +110,8 @@ def _main(args):
                 batch_size=a.batch_size, output_folder=a.output_folder,
                 seed=a.seed, n_hidden=a.n_hidden,
                 corruption_levels=a.corruption_levels, quiet=a.quiet,
-                mode=a.mode,
+                mode=a.mode, n_filters=a.filters,
+                filters_scale=a.filters_scale,
                 progress_bar=False if a.no_progress_bar else None,
                 **cli.data_options(a))
     return 0

@@ -29,7 +29,7 @@ import sda
 from sda import cli
 from sda.files import atomic_write
 from sda.train.progress import ProgressPrinter
-from sda.viz import tile_raster_images
+from sda.viz import plot_mosaics, tile_raster_images
 
 #: Each noise type with the level it is compared at: the fraction of
 #: corrupted pixels, or the standard deviation of the Gaussian noise.
@@ -61,23 +61,9 @@ def filters(dataset, epochs, output_folder, seed=123, progress=None,
         say(f"{noise} (level {level}): cost {costs[noise][-1]:.3f} after "
             f"{epochs} epochs")
     path = Path(output_folder) / "filters_noise_types.png"
-    _side_by_side(tiles, list(LEVELS), path)
+    plot_mosaics(tiles, [f"{n} ({LEVELS[n]})" for n in LEVELS], path)
     say(f"Filters written to {path.resolve()}")
     return costs
-
-
-def _side_by_side(images, labels, path):
-    from PIL import Image, ImageDraw
-    gap, top = 8, 14
-    height = max(im.shape[0] for im in images) + top
-    width = sum(im.shape[1] for im in images) + gap * (len(images) - 1)
-    canvas = Image.new("L", (width, height), 255)
-    draw, x0 = ImageDraw.Draw(canvas), 0
-    for im, label in zip(images, labels):
-        canvas.paste(Image.fromarray(im), (x0, top))
-        draw.text((x0 + 2, 1), label, fill=0)
-        x0 += im.shape[1] + gap
-    atomic_write(path, lambda f: canvas.save(f, format="PNG"))
 
 
 def compare(dataset, seeds, pretraining_epochs, fine_tuning_epochs,

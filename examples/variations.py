@@ -17,11 +17,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from sda import datasets
-from sda.files import atomic_write
-from sda.viz import tile_raster_images
+from sda.viz import save_image, tile_raster_images
 
 
 def build_parser():
@@ -56,8 +54,7 @@ def main(argv=None):
     mosaic = tile_raster_images(np.concatenate(rows), (28, 28),
                                 (len(rows), a.per_row), (2, 2),
                                 scale_rows_to_unit_interval=False)
-    path = atomic_write(a.output_folder / "variations.png",
-                        lambda f: Image.fromarray(mosaic).save(f, "PNG"))
+    path = save_image(mosaic, a.output_folder / "variations.png")
     print(f"examples drawn in {path}")
     return 0
 

@@ -67,6 +67,14 @@ class ArgumentParser(argparse.ArgumentParser):
                               f"--{k.replace('_', '-')} {v}"
                               for k, v in preset.items()))
 
+    def add_filters(self, what):
+        """``--filters N`` and ``--filters-scale S``: how many filters the
+        pictures of ``what`` show, and how many pixels a weight takes."""
+        self.add_argument("--filters", type=positive_int, default=100,
+                          help=f"filters drawn for {what}")
+        self.add_argument("--filters-scale", type=positive_int, default=1,
+                          help="pixels a weight takes in the filter pictures")
+
     def parse_args(self, args=None, namespace=None):
         args = sys.argv[1:] if args is None else list(args)
         if self._quick and "--quick" in args:

@@ -78,6 +78,8 @@ def test_SdA_script_reports_saves_and_reloads(tiny_mnist, tmp_path, capsys):
     for name in ("learning_curves.png", "filters_layer0.png"):
         with Image.open(out / name) as im:
             assert im.size[0] > 200
+    with Image.open(out / "filters_layer1.png") as im:  # its 30 filters
+        assert im.size == (6 * 29 - 1, 5 * 29 - 1)
     # the saved model scores exactly what the run reported
     model = sda.serialization.load_model(out / "model.npz")
     assert model.x.dtype == "float32"

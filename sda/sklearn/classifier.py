@@ -101,7 +101,7 @@ class SdAClassifier(ClassifierMixin, TransformerMixin, BaseEstimator):
         The minibatch size used.
     input_clip_ : float or None
         With squared error (standardised inputs), every method clips the
-        inputs to [-input_clip_, input_clip_] (:data:`STANDARD_CLIP`, 5):
+        inputs to ``[-input_clip_, input_clip_]`` (:data:`STANDARD_CLIP`, 5):
         a nearly constant feature standardises to 10-42 on its rare other
         values, which saturates the sigmoid units.  None with
         cross-entropy, and when over 1 % of the training values pass the

@@ -2,4 +2,5 @@
 
 from .command import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # imported (by Sphinx, say), it runs nothing
+    raise SystemExit(main())

@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 
 from ..files import atomic_write
-from ..viz import figure, save_figure
+from ..viz import plot_sweep
 from .driver import finished
 from .space import decode, label
 
@@ -53,37 +53,8 @@ def write_results(rows, space, metric, folder):
                  lambda f: f.write(text.getvalue().encode()))
     atomic_write(folder / "results.json",
                  lambda f: f.write(json.dumps(rows, indent=1).encode()))
-    _plot(rows, space, metric, folder / "errors.png")
+    plot_sweep(rows, space, metric, folder / "errors.png", label=label)
     return folder
-
-
-def _plot(rows, space, metric, path):
-    """One panel per swept parameter: ``metric`` against its values."""
-    names = list(space)
-    fig = figure(figsize=(4.5 * len(names), 3.4))
-    axes = fig.subplots(1, len(names), squeeze=False)
-    done = [r for r in rows if r["state"] == "COMPLETE"]
-    for ax, name in zip(axes[0], names):
-        labels = [label(v) for v in space[name]]
-        # one line per setting of the other swept parameters
-        others = [n for n in names if n != name]
-        groups = {}
-        for row in done:
-            key = tuple(label(row.get(n)) for n in others)
-            groups.setdefault(key, []).append(
-                (labels.index(label(row[name])), row[metric]))
-        for key, points in sorted(groups.items()):
-            points.sort()
-            ax.plot(*zip(*points), "o-", alpha=0.8,
-                    label=", ".join(f"{n}={k}" for n, k in zip(others, key)))
-        ax.set_xticks(range(len(labels)), labels, rotation=20)
-        ax.set_xlabel(name)
-        ax.set_ylabel(metric)
-        ax.grid(alpha=0.3)
-        if others and 1 < len(groups) <= 10:
-            ax.legend(fontsize=7)
-    fig.tight_layout()
-    save_figure(fig, path)
 
 
 def table_text(rows, space, metric):
