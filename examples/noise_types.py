@@ -61,7 +61,8 @@ def filters(dataset, epochs, output_folder, seed=123, progress=None,
         say(f"{noise} (level {level}): cost {costs[noise][-1]:.3f} after "
             f"{epochs} epochs")
     path = Path(output_folder) / "filters_noise_types.png"
-    plot_mosaics(tiles, [f"{n} ({LEVELS[n]})" for n in LEVELS], path)
+    plot_mosaics(tiles, [f"{n} ({LEVELS[n]})" for n in LEVELS], path,
+                 scale=1)
     say(f"Filters written to {path.resolve()}")
     return costs
 

@@ -224,8 +224,8 @@ def test_noise_types_draws_each_noises_filters_side_by_side(tiny_mnist,
     for noise in ("masking", "gaussian", "salt_and_pepper"):
         assert re.search(rf"{noise} \(level [\d.]+\): cost [\d.]+ after 1 "
                          rf"epochs", printed)
-    with Image.open(out / "filters_noise_types.png") as im:
-        assert im.size == (3 * 289 + 2 * 8, 289 + 14)
+    with Image.open(out / "filters_noise_types.png") as im:  # three mosaics
+        assert im.size[0] >= 3 * 289 and 289 < im.size[1] < 2 * 289
 
 
 def test_noise_types_compares_sda_test_errors(tiny_mnist, tmp_path, capsys):
