@@ -13,6 +13,7 @@ combinations of first-layer filters that their weights make).
     python examples/SdA.py                 # the tutorial's recipe (~30 min)
     python examples/SdA.py --quick         # about 2 minutes on 2 cores
     python examples/SdA.py --resume SdA_output   # after Ctrl-C or a crash
+    python examples/SdA.py --replot SdA_output --filters 400 --filters-scale 2
 """
 
 import argparse
@@ -28,7 +29,7 @@ import pytensor
 import sda
 from sda import cli
 from sda.files import atomic_write
-from sda.serialization import save_model
+from sda.serialization import load_model, save_model
 from sda.train import History, TrainingInterrupted, finetune, pretrain
 from sda.train.checkpoint import Checkpointer, claim_folder
 from sda.train.progress import ProgressPrinter, format_seconds
@@ -145,17 +146,50 @@ def test_SdA(finetune_lr=0.1, pretraining_epochs=15, pretrain_lr=0.001,
             atomic_write(out / "history.json",
                          lambda f: f.write(json.dumps(record, indent=1).encode()))
             plot_learning_curves(history, out / "learning_curves.png")
-            # higher layers as combinations of the first layer's filters
-            for k in range(len(model.sigmoid_layers)):
-                save_filters(layer_filters(model, k).T,
-                             out / f"filters_layer{k}.png", n=n_filters,
-                             scale=filters_scale)
+            draw_filters(model, out, n_filters, filters_scale)
             if checkpointer is not None:
                 checkpointer.remove()
             say(f"Written to {out.resolve()}/: model.npz (sda.load_model), "
                 f"history.json, learning_curves.png, filters_layer0.png to "
                 f"filters_layer{len(model.sigmoid_layers) - 1}.png")
         return model, history
+
+
+def draw_filters(model, folder, n_filters=100, filters_scale=1):
+    """Write ``filters_layer{k}.png`` for every layer of ``model`` into
+    ``folder``; return the paths.  A higher layer's units are drawn as the
+    combinations of first-layer filters that their weights make."""
+    return [save_filters(layer_filters(model, k).T,
+                         Path(folder) / f"filters_layer{k}.png", n=n_filters,
+                         scale=filters_scale)
+            for k in range(len(model.sigmoid_layers))]
+
+
+def replot(run, output_folder, n_filters=100, filters_scale=1):
+    """Redraw a finished run's pictures without training; return the paths.
+
+    ``run`` is the run's folder or its ``history.json``: the learning curves
+    are drawn from the history, the filters from the ``model.npz`` beside it
+    when there is one, into ``output_folder``.
+    """
+    run = Path(run)
+    source = run / "history.json" if run.is_dir() else run
+    try:
+        record = json.loads(source.read_bytes())
+        history = History.from_dict(record["history"])
+    except FileNotFoundError:
+        raise sda.DataFileError(source, "does not exist: --replot needs a "
+                                "finished run's folder or its history.json")\
+            from None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        raise sda.DataFileError(source, f"is not a run's history.json "
+                                f"({type(e).__name__}: {e})") from None
+    out = Path(output_folder)
+    written = [plot_learning_curves(history, out / "learning_curves.png")]
+    if (source.parent / "model.npz").exists():
+        model = load_model(source.parent / "model.npz")
+        written += draw_filters(model, out, n_filters, filters_scale)
+    return written
 
 
 def _script():
@@ -263,6 +297,11 @@ def build_parser():
                          "folder (refused otherwise)")
     ap.add_filters("each layer (higher layers as combinations of the first "
                    "layer's filters)")
+    ap.add_argument("--replot", metavar="RUN", type=cli.existing_path,
+                    default=None, help="train nothing: redraw the pictures "
+                    "of the finished run RUN (its folder or its history.json) "
+                    "into the output folder, with --filters and "
+                    "--filters-scale")
     return ap
 
 
@@ -274,6 +313,11 @@ def _main(args):
         ap.error(f"argument --corruption-levels: must have one level per "
                  f"hidden layer ({len(a.hidden_layers_sizes)}), got "
                  f"{len(a.corruption_levels)}")
+    if a.replot:
+        for path in replot(a.replot, a.output_folder, a.filters,
+                           a.filters_scale):
+            print(f"Written {path}")
+        return 0
     floatX = a.floatX
     if a.resume:
         kwargs = recipe_of(Checkpointer(a.resume))

@@ -207,16 +207,24 @@ def plot_mosaics(mosaics, titles, path, scale=2):
         raise ValueError(f"titles must name each of the {len(mosaics)} "
                          f"mosaics, got {len(titles)}")
     scale = positive_int("scale", scale)
-    h = max(m.shape[0] for m in mosaics) * scale / 100
-    w = sum(m.shape[1] for m in mosaics) * scale / 100
-    fig = figure(figsize=(w + 0.2 * len(mosaics), h + 0.4))
-    axes = fig.subplots(1, len(mosaics), squeeze=False)[0]
-    for ax, mosaic, title in zip(axes, mosaics, titles):
+    # each mosaic placed at its exact size in inches (100 dpi), with a gap
+    # between them and a band above for the titles: nothing is resampled
+    # or clipped, whatever the number of mosaics
+    gap, band = 0.15, 0.3
+    sizes = [(m.shape[1] * scale / 100, m.shape[0] * scale / 100)
+             for m in mosaics]
+    width = sum(w for w, _ in sizes) + gap * (len(mosaics) + 1)
+    height = max(h for _, h in sizes) + band + gap
+    fig = figure(figsize=(width, height))
+    left = gap
+    for (w, h), mosaic, title in zip(sizes, mosaics, titles):
+        ax = fig.add_axes([left / width, gap / height, w / width,
+                           h / height])
         ax.imshow(mosaic, cmap="gray", vmin=0, vmax=255,
                   interpolation="nearest")
         ax.set_title(title, fontsize=9)
         ax.set_axis_off()
-    fig.tight_layout(pad=0.3)
+        left += w + gap
     return save_figure(fig, path)
 
 

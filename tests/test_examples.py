@@ -15,6 +15,7 @@ import pytest
 from PIL import Image
 
 import sda
+from sda.train import History
 from helpers import EXAMPLES, example, tutorial_pickle, write_idx_folder
 
 @pytest.fixture
@@ -88,6 +89,34 @@ def test_SdA_script_reports_saves_and_reloads(tiny_mnist, tmp_path, capsys):
     _, valid_score, test_score = model.build_finetune_functions(sets, 10, 0.1)
     assert np.mean(valid_score()) == pytest.approx(h["best_validation_error"])
     assert np.mean(test_score()) == pytest.approx(h["test_error"])
+    # --replot redraws the pictures, larger, from the files alone
+    again = tmp_path / "again"
+    assert example("SdA").main(["--replot", str(out), "--output-folder",
+                                str(again), "--filters", "20",
+                                "--filters-scale", "2"]) == 0
+    with Image.open(again / "filters_layer1.png") as im:  # 5 x 4, doubled
+        assert im.size == (2 * (5 * 29 - 1), 2 * (4 * 29 - 1))
+    with Image.open(again / "learning_curves.png") as im, \
+            Image.open(out / "learning_curves.png") as first:
+        assert im.size == first.size
+
+
+def test_SdA_script_replots_from_a_history_alone_and_names_bad_files(
+        tmp_path, capsys):
+    history = tmp_path / "history.json"
+    history.write_text(json.dumps({"recipe": {}, "history": History(
+        pretraining_costs=[[3.0, 2.0]], finetune_costs=[1.0, 0.5],
+        validation_errors=[(1, 0.2), (2, 0.1)], test_errors=[(2, 0.1)],
+        epochs=2).as_dict()}))
+    assert example("SdA").main(["--replot", str(history), "--output-folder",
+                                str(tmp_path / "p")]) == 0
+    assert sorted(p.name for p in (tmp_path / "p").iterdir()) == [
+        "learning_curves.png"]  # no model.npz: no filters
+    capsys.readouterr()
+    history.write_text('{"history": [1, 2]}')
+    assert example("SdA").main(["--replot", str(history)]) != 0
+    err = capsys.readouterr().err
+    assert str(history) in err and "is not a run's history.json" in err
 
 
 def test_quick_preset_is_a_default_that_flags_override(monkeypatch):
