@@ -47,13 +47,14 @@ from .datasets import load_data
 from .errors import (DataFileError, DivergenceError, OutputError, SdAError,
                      SlowBackendWarning, TrainingInterrupted)
 from .models import (HiddenLayer, LogisticRegression, RandomStreams, SdA,
-                     dA)
+                     dA, mDA, mSDA)
 from .serialization import load_model, save_model
 from .train import History, finetune, pretrain
 from .train.checkpoint import Checkpointer
 from .train.progress import ProgressPrinter
 
 __all__ = ["dA", "HiddenLayer", "LogisticRegression", "SdA", "RandomStreams",
+           "mDA", "mSDA",
            "load_data", "load_mnist", "shared_dataset", "save_model",
            "load_model", "pretrain", "finetune", "History", "Checkpointer",
            "ProgressPrinter", "TrainingInterrupted", "DivergenceError",

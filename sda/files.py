@@ -259,7 +259,10 @@ class NpzArchive:
 
     def record(self, name, fmt, what, limit=1 << 20):
         """The JSON record in member ``name``, whose ``format`` must be
-        ``fmt``; ``what`` names the kind of file in the error."""
+        ``fmt`` (or one of a tuple of them); ``what`` names the kind of file
+        in the error."""
+        accepted = fmt if isinstance(fmt, tuple) else (fmt,)
+        fmt = "' or '".join(accepted)
         shape, dtype = self.members.get(name, (None, None))
         if (shape != () or dtype is None or dtype.kind != "U"
                 or dtype.itemsize > limit):
@@ -269,7 +272,7 @@ class NpzArchive:
             record = json.loads(str(self.array(name)))
         except ValueError:
             record = None
-        if not isinstance(record, dict) or record.get("format") != fmt:
+        if not isinstance(record, dict) or record.get("format") not in accepted:
             raise DataFileError(self.path, f"is not {what} (no '{fmt}' "
                                 f"record)")
         return record

@@ -28,6 +28,7 @@ from .errors import DataFileError
 from .files import (NpzArchive, as_path, atomic_write, expected_shape,
                     finite_arrays)
 from .models import SdA
+from .models.msda import mDA, mSDA
 from .models.da import LOSSES
 from .models.noise import NOISES, from_record, noise_record
 
@@ -36,6 +37,7 @@ __all__ = ["save_model", "load_model", "load_params", "architecture",
            "read_state", "apply_arrays"]
 
 FORMAT = "sda.SdA/1"
+MSDA_FORMAT = "sda.mSDA/1"
 ARCHITECTURE = "__architecture__"
 
 
@@ -157,11 +159,15 @@ def _check_model(model):
 def save_model(model, path):
     """Write ``model``'s parameters and architecture to ``path`` (``.npz``).
 
-    Raises :class:`sda.OutputError` naming the file if it cannot be written
-    (the previous file, if any, is kept).
+    ``model``: an :class:`sda.SdA`, or a fitted :class:`sda.mSDA` (its
+    layers' maps as ``layer0.W``, ``layer0.b``, ...).  Raises
+    :class:`sda.OutputError` naming the file if it cannot be written (the
+    previous file, if any, is kept).
     """
-    _check_model(model)
     path = as_path("path", path)
+    if isinstance(model, mSDA):
+        return _save_msda(model, path)
+    _check_model(model)
     to_host(model)
     arrays = {name: v.get_value(borrow=True)
               for name, v in model_state(model).items()}
@@ -237,12 +243,71 @@ def apply_arrays(model, path, arch, arrays):
     return model
 
 
+def _save_msda(model, path):
+    if not model.layers:
+        raise ValueError("model must be fitted before it is saved: call "
+                         "fit(X) first")
+    record = {"format": MSDA_FORMAT, "n_layers": model.n_layers,
+              "noise": model.noise, "ridge": model.ridge,
+              "n_features": model.n_features, "dtype": model.dtype.name,
+              "sda_version": __version__}
+    arrays = {ARCHITECTURE: np.array(json.dumps(record))}
+    for k, layer in enumerate(model.layers):
+        arrays[f"layer{k}.W"], arrays[f"layer{k}.b"] = layer.W, layer.b
+    return atomic_write(path, lambda f: np.savez(f, **arrays))
+
+
+def _load_msda(npz, record):
+    """The mSDA of an open archive whose record is ``record``, checked."""
+    path = npz.path
+    d, n = record.get("n_features"), record.get("n_layers")
+    dtype = record.get("dtype")
+    if not (_positive_int(d) and _positive_int(n)
+            and dtype in ("float32", "float64")):
+        raise DataFileError(path, f"has an invalid mSDA record: n_features "
+                            f"and n_layers must be positive integers and "
+                            f"dtype float32 or float64, got {d!r}, {n!r}, "
+                            f"{dtype!r}")
+    if len(npz.members) != 2 * n + 1:  # before n sizes anything
+        raise DataFileError(path, f"holds {len(npz.members) - 1} arrays, "
+                            f"an mSDA of {n} layers has {2 * n}")
+    shapes = {}
+    for k in range(n):
+        shapes[f"layer{k}.W"], shapes[f"layer{k}.b"] = (d, d), (d,)
+    for name, shape in shapes.items():
+        expected_shape(path, name, shape, npz.members, dtype)
+    unexpected = set(npz.members) - set(shapes) - {ARCHITECTURE}
+    if unexpected:
+        raise DataFileError(path, f"holds an unexpected array "
+                            f"{sorted(unexpected)[0]!r}")
+    arrays = {name: npz.array(name) for name in shapes}
+    finite_arrays(path, arrays)
+    try:
+        model = mSDA(n_layers=n, noise=record.get("noise"),
+                     ridge=record.get("ridge"), dtype=dtype)
+    except ValueError as e:
+        raise DataFileError(path, f"has an invalid mSDA record ({e})") \
+            from None
+    for k in range(n):
+        layer = mDA(model.noise, model.ridge, dtype)
+        layer.W, layer.b = arrays[f"layer{k}.W"], arrays[f"layer{k}.b"]
+        model.layers.append(layer)
+    return model
+
+
 def load_model(path):
-    """Rebuild the ``SdA`` saved at ``path``, in the dtype it was saved in.
+    """Rebuild the ``SdA`` (or ``mSDA``) saved at ``path``, in the dtype it
+    was saved in.
 
     The architecture is checked against the arrays before the model is
     built, so a small file cannot make sda build a huge model.
     """
+    path = as_path("path", path)
+    with NpzArchive(path) as npz:
+        record = npz.record(ARCHITECTURE, (FORMAT, MSDA_FORMAT),
+                            "an sda model file")
+        if record["format"] == MSDA_FORMAT:
+            return _load_msda(npz, record)
     arch, arrays = _read(path)
     try:
         with pytensor.config.change_flags(floatX=arch["floatX"]):

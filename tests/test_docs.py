@@ -22,7 +22,7 @@ def test_the_readme_has_runnable_examples():
     assert len(blocks(ROOT / "README.md")) >= 2
 
 
-SLOW = ("README.md", "sklearn.md",  # they train on MNIST slices
+SLOW = ("README.md", "sklearn.md", "msda.md",  # they train on MNIST slices
         "sweeps.md")  # and start a local Dask cluster
 
 

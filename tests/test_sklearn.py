@@ -17,7 +17,8 @@ from sklearn.preprocessing import MinMaxScaler, StandardScaler  # noqa: E402
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa
 
 import sda  # noqa: E402
-from sda.sklearn import DenoisingAutoencoder, SdAClassifier  # noqa: E402
+from sda.sklearn import (DenoisingAutoencoder,  # noqa: E402
+                         MarginalizedDenoisingAutoencoder, SdAClassifier)
 
 # the fits here are a few epochs long on purpose; the tests of the warning
 # itself catch it with pytest.warns, which this filter does not hide
@@ -26,6 +27,7 @@ pytestmark = pytest.mark.filterwarnings(
     ":sklearn.exceptions.ConvergenceWarning")
 
 FAST = [DenoisingAutoencoder(n_hidden=4, n_epochs=2, random_state=0),
+        MarginalizedDenoisingAutoencoder(n_layers=2),
         SdAClassifier(hidden_layer_sizes=(8,), pretraining_epochs=1,
                       max_epochs=3, batch_size=10, random_state=0)]
 
@@ -107,6 +109,40 @@ def test_autoencoder_transform_inverse_and_score(float64):
     np.testing.assert_allclose(auto.inverse_transform(H),
                                auto.dA_.reconstruct(X), rtol=1e-10)
     assert auto.costs_[-1] < auto.costs_[0]
+
+
+def test_msda_features_help_a_linear_classifier_on_mnist():
+    """Chen et al.'s use: mSDA features + a linear model, in a pipeline."""
+    from sklearn.linear_model import LogisticRegression
+    X, y = digits(2000)
+    X /= 255
+    train, test = slice(0, 1000), slice(1000, None)
+
+    def error(*steps):
+        model = make_pipeline(*steps, LogisticRegression(max_iter=300))
+        model.fit(X[train], y[train])
+        return np.mean(model.predict(X[test]) != y[test])
+
+    msda = MarginalizedDenoisingAutoencoder(n_layers=2, noise=0.5)
+    raw, features = error(), error(msda)
+    assert features < raw - 0.005, (features, raw)
+    fitted = msda.fit(X[train])
+    assert fitted.transform(X[test]).shape == (1000, 784 * 3)
+    assert fitted.get_feature_names_out().shape == (784 * 3,)
+    assert MarginalizedDenoisingAutoencoder(features="top").fit(
+        X[train]).transform(X[:5]).shape == (5, 784)
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"n_layers": 0}, r"^n_layers must be a positive integer, got 0$"),
+    ({"noise": 1}, r"^noise must be in \[0, 1\), got 1$"),
+    ({"ridge": "big"}, r"^ridge must be a non-negative number, got 'big'$"),
+    ({"features": "all"}, r"^features must be one of .*, got 'all'$"),
+])
+def test_msda_parameters_are_checked_at_fit(params, message):
+    X = np.random.default_rng(0).random((40, 6))
+    with pytest.raises(ValueError, match=message):
+        MarginalizedDenoisingAutoencoder(**params).fit(X)
 
 
 @pytest.mark.parametrize("floatX", ["float32", "float64"])

@@ -1,8 +1,9 @@
-"""scikit-learn estimators: a denoising autoencoder transformer and an SdA classifier.
+"""scikit-learn estimators: denoising autoencoder transformers and an SdA classifier.
 
 They plug sda into scikit-learn's pipelines, cross-validation and grid
 searches, and are built on the package's own :class:`sda.dA`,
-:class:`sda.SdA`, builders and training loops (no second implementation).
+:class:`sda.SdA`, builders and training loops (no second implementation),
+and on :class:`sda.mSDA` for the marginalized one.
 scikit-learn is an optional dependency: ``pip install sda[sklearn]``.
 
 >>> import numpy
@@ -23,5 +24,7 @@ share a fitted :class:`SdAClassifier` safely, save its network with
 
 from .autoencoder import DenoisingAutoencoder
 from .classifier import SdAClassifier
+from .marginalized import MarginalizedDenoisingAutoencoder
 
-__all__ = ["DenoisingAutoencoder", "SdAClassifier"]
+__all__ = ["DenoisingAutoencoder", "MarginalizedDenoisingAutoencoder",
+           "SdAClassifier"]
