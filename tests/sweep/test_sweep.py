@@ -755,8 +755,10 @@ def test_a_second_driver_on_a_study_is_refused(cluster, tmp_path):
     the first died with UpdateFinishedTrialError."""
     address, _ = cluster
     space = tmp_path / "space.yaml"
+    # trials long enough that the first driver is still running when the
+    # second has started (a second start-up took over 2 s on a busy CI)
     space.write_text("space:\n  x: [1, 2]\n  y: [0.0, 0.5]\n"
-                     "fixed:\n  sleep: 1.0\n")
+                     "fixed:\n  sleep: 6.0\n")
     args = [space, "--trial", "sweep_trials:quadratic", "--scheduler",
             address, "--output-folder", tmp_path / "out"]
     first = subprocess.Popen(
