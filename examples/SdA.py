@@ -145,8 +145,7 @@ def test_SdA(finetune_lr=0.1, pretraining_epochs=15, pretrain_lr=0.001,
                       "history": history.as_dict()}
             atomic_write(out / "history.json",
                          lambda f: f.write(json.dumps(record, indent=1).encode()))
-            plot_learning_curves(history, out / "learning_curves.png")
-            draw_filters(model, out, n_filters, filters_scale)
+            draw_pictures(history, model, out, n_filters, filters_scale)
             if checkpointer is not None:
                 checkpointer.remove()
             say(f"Written to {out.resolve()}/: model.npz (sda.load_model), "
@@ -155,14 +154,18 @@ def test_SdA(finetune_lr=0.1, pretraining_epochs=15, pretrain_lr=0.001,
         return model, history
 
 
-def draw_filters(model, folder, n_filters=100, filters_scale=1):
-    """Write ``filters_layer{k}.png`` for every layer of ``model`` into
-    ``folder``; return the paths.  A higher layer's units are drawn as the
-    combinations of first-layer filters that their weights make."""
-    return [save_filters(layer_filters(model, k).T,
-                         Path(folder) / f"filters_layer{k}.png", n=n_filters,
-                         scale=filters_scale)
-            for k in range(len(model.sigmoid_layers))]
+def draw_pictures(history, model, folder, n_filters=100, filters_scale=1):
+    """Write a run's ``learning_curves.png`` and, with a ``model``, the
+    ``filters_layer{k}.png`` of every layer into ``folder``; return the
+    paths.  A higher layer's units are drawn as the combinations of
+    first-layer filters that their weights make."""
+    folder = Path(folder)
+    written = [plot_learning_curves(history, folder / "learning_curves.png")]
+    for k in range(0 if model is None else len(model.sigmoid_layers)):
+        written.append(save_filters(layer_filters(model, k).T,
+                                    folder / f"filters_layer{k}.png",
+                                    n=n_filters, scale=filters_scale))
+    return written
 
 
 def replot(run, output_folder, n_filters=100, filters_scale=1):
@@ -184,12 +187,10 @@ def replot(run, output_folder, n_filters=100, filters_scale=1):
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
         raise sda.DataFileError(source, f"is not a run's history.json "
                                 f"({type(e).__name__}: {e})") from None
-    out = Path(output_folder)
-    written = [plot_learning_curves(history, out / "learning_curves.png")]
-    if (source.parent / "model.npz").exists():
-        model = load_model(source.parent / "model.npz")
-        written += draw_filters(model, out, n_filters, filters_scale)
-    return written
+    saved = source.parent / "model.npz"
+    model = load_model(saved) if saved.exists() else None
+    return draw_pictures(history, model, output_folder, n_filters,
+                         filters_scale)
 
 
 def _script():

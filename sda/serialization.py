@@ -183,10 +183,15 @@ def read_state(npz, arch, extra=None):
     shape of float64); the check uses the declared headers, so nothing is
     inflated before it passes.  The arrays read must be finite.
     """
+    return _checked_arrays(npz, state_shapes(arch), arch["floatX"], extra)
+
+
+def _checked_arrays(npz, shapes, dtype, extra=None):
+    """The arrays ``shapes`` names (name -> shape, all of ``dtype``) and
+    those of ``extra``, checked as :func:`read_state` says."""
     path, members = npz.path, npz.members
-    shapes = state_shapes(arch)
     for name, shape in shapes.items():
-        expected_shape(path, name, shape, members, arch["floatX"])
+        expected_shape(path, name, shape, members, dtype)
     extra = extra or {}
     for name in members:
         if name in shapes or name == ARCHITECTURE:
@@ -194,20 +199,23 @@ def read_state(npz, arch, extra=None):
         if name not in extra:
             raise DataFileError(path, f"holds an unexpected array {name!r}")
         if extra[name] is not None:
-            shape, dtype = extra[name]
-            expected_shape(path, name, shape, members, dtype)
+            shape, its_dtype = extra[name]
+            expected_shape(path, name, shape, members, its_dtype)
     arrays = {name: npz.array(name) for name in members
               if name in shapes or name in extra}
     finite_arrays(path, arrays)
     return arrays
 
 
-def _read(path):
-    """(architecture dict, {name: array}) of a model file, or DataFileError."""
+def _read(path, formats=FORMAT):
+    """(architecture dict, {name: array}) of a model file, or DataFileError;
+    with ``formats=(FORMAT, MSDA_FORMAT)``, an mSDA file gives the mSDA."""
     path = as_path("path", path)
     with NpzArchive(path) as npz:
-        arch = check_architecture(npz.record(ARCHITECTURE, FORMAT,
-                                             "an sda model file"), path)
+        record = npz.record(ARCHITECTURE, formats, "an sda model file")
+        if record["format"] == MSDA_FORMAT:
+            return _load_msda(npz, record)
+        arch = check_architecture(record, path)
         return arch, read_state(npz, arch)
 
 
@@ -274,20 +282,13 @@ def _load_msda(npz, record):
     shapes = {}
     for k in range(n):
         shapes[f"layer{k}.W"], shapes[f"layer{k}.b"] = (d, d), (d,)
-    for name, shape in shapes.items():
-        expected_shape(path, name, shape, npz.members, dtype)
-    unexpected = set(npz.members) - set(shapes) - {ARCHITECTURE}
-    if unexpected:
-        raise DataFileError(path, f"holds an unexpected array "
-                            f"{sorted(unexpected)[0]!r}")
-    arrays = {name: npz.array(name) for name in shapes}
-    finite_arrays(path, arrays)
     try:
         model = mSDA(n_layers=n, noise=record.get("noise"),
                      ridge=record.get("ridge"), dtype=dtype)
     except ValueError as e:
         raise DataFileError(path, f"has an invalid mSDA record ({e})") \
             from None
+    arrays = _checked_arrays(npz, shapes, dtype)
     for k in range(n):
         layer = mDA(model.noise, model.ridge, dtype)
         layer.W, layer.b = arrays[f"layer{k}.W"], arrays[f"layer{k}.b"]
@@ -302,13 +303,10 @@ def load_model(path):
     The architecture is checked against the arrays before the model is
     built, so a small file cannot make sda build a huge model.
     """
-    path = as_path("path", path)
-    with NpzArchive(path) as npz:
-        record = npz.record(ARCHITECTURE, (FORMAT, MSDA_FORMAT),
-                            "an sda model file")
-        if record["format"] == MSDA_FORMAT:
-            return _load_msda(npz, record)
-    arch, arrays = _read(path)
+    read = _read(path, (FORMAT, MSDA_FORMAT))
+    if isinstance(read, mSDA):
+        return read
+    arch, arrays = read
     try:
         with pytensor.config.change_flags(floatX=arch["floatX"]):
             model = SdA(numpy_rng=np.random.RandomState(0), theano_rng=0,

@@ -176,7 +176,7 @@ class mDA:
         S = np.zeros((d + 1, d + 1))
         for _, rows in _chunks("X", X, np.float64, chunk_size):
             for layer in through:
-                rows = np.tanh(rows @ layer.W + layer.b)
+                rows = layer._encode(rows)
             rows = _with_bias(rows)
             S += rows.T @ rows
         M = _solve(*_expectations(S, self.noise), self.ridge)
@@ -197,6 +197,10 @@ class mDA:
     def transform(self, X):
         r"""The hidden representation :math:`\tanh(xW + b)`, shape (n, d)."""
         return np.tanh(self.reconstruct(X))
+
+    def _encode(self, rows):
+        """:meth:`transform` of rows already checked and cast."""
+        return np.tanh(rows @ self.W + self.b)
 
 
 class mSDA:
@@ -264,7 +268,7 @@ class mSDA:
         for start, rows in _chunks("X", X, self.dtype, chunk_size):
             parts = [rows]
             for layer in self.layers:
-                parts.append(np.tanh(parts[-1] @ layer.W + layer.b))
+                parts.append(layer._encode(parts[-1]))
             out[start:start + len(rows)] = (np.hstack(parts)
                                             if features == "concat"
                                             else parts[-1])
