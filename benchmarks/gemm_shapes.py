@@ -1,13 +1,16 @@
-"""One core's matrix products at the shapes of an SdA step: OpenBLAS against MKL.
+"""One core's matrix products at the shapes of an SdA step: sda, OpenBLAS and MKL.
 
 At minibatch 20 a training or scoring step of the tutorial's SdA (784-1000-
 1000-1000-10) spends most of its time in a few small products (86-94 % in
 the profile of docs/performance.md).  sda computes them with OpenBLAS (the
 ``scipy-openblas`` wheels), torch with the MKL bundled in its wheel.  This
 script times each product of such a step on one thread with both
-libraries, in one process, interleaved, and prints GFLOP/s and their ratio:
-how far sda's steps can go ahead of torch's before the products themselves
-limit them.
+libraries and with sda's own product ops (compiled by PyTensor in the
+library's mode, on one thread: at minibatches up to 64, float32 and AVX-512,
+the loops of ``sda/ops/c/sda_small_gemm.h``, else OpenBLAS), in one
+process, interleaved, and prints GFLOP/s and the ratios: how far sda's
+steps can go ahead of torch's before the products themselves limit them.
+sda's figures include the call of a compiled function (a few µs).
 
 Run it with an interpreter that has NumPy (its OpenBLAS) and torch, such as
 the benchmarks' reference environment::
@@ -20,9 +23,14 @@ import argparse
 import statistics
 import time
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 #: (name, rows, inner, columns, transposes) of the products of one step of
 #: the tutorial's SdA at minibatch ``m``: forward, back-propagated error and
@@ -66,10 +74,17 @@ def main(argv=None):
     torch.set_num_threads(1)
     print(f"One thread, {a.dtype}, minibatch {a.batch}; GFLOP/s, median of "
           f"{a.rounds} interleaved rounds\n")
-    print("| product | shape | OpenBLAS (NumPy) | MKL (torch) | "
-          "OpenBLAS / MKL |")
-    print("|---|---|---|---|---|")
-    with threadpool_limits(limits=1, user_api="blas"):
+    import pytensor
+    import pytensor.tensor as pt
+    import sda
+    from sda.ops.threads import pinned
+    X, Y = pt.matrix("x", dtype=a.dtype), pt.matrix("y", dtype=a.dtype)
+    sda_product = pytensor.function([X, Y], X @ Y,
+                                    mode=sda.compile_mode("CVM"))
+    print("| product | shape | sda | OpenBLAS (NumPy) | MKL (torch) | "
+          "sda / OpenBLAS | sda / MKL |")
+    print("|---|---|---|---|---|---|---|")
+    with threadpool_limits(limits=1, user_api="blas"), pinned("one"):
         for name, rows, inner, columns, transposed in SHAPES:
             rows, inner = (a.batch if v == "m" else v for v in (rows, inner))
             x, y = operands(rows, inner, columns, transposed, a.dtype, rng)
@@ -81,13 +96,14 @@ def main(argv=None):
             out, tout = np.empty((rows, columns), a.dtype), torch.empty(
                 rows, columns, dtype=tx.dtype)
             flops = 2.0 * rows * inner * columns
-            ours, theirs = [], []
+            mine, ours, theirs = [], [], []
             for _ in range(a.rounds):
+                mine.append(rate(lambda: sda_product(x, y), flops))
                 ours.append(rate(lambda: np.matmul(x, y, out=out), flops))
                 theirs.append(rate(lambda: torch.mm(tx, ty, out=tout), flops))
-            o, t = statistics.median(ours), statistics.median(theirs)
-            print(f"| {name} | {rows} x {inner} x {columns} | {o:.0f} | "
-                  f"{t:.0f} | {o / t:.2f} |")
+            m, o, t = (statistics.median(v) for v in (mine, ours, theirs))
+            print(f"| {name} | {rows} x {inner} x {columns} | {m:.0f} | "
+                  f"{o:.0f} | {t:.0f} | {m / o:.2f} | {m / t:.2f} |")
 
 
 if __name__ == "__main__":

@@ -61,6 +61,7 @@ class _Threaded:
         if not version:  # PyTensor's code is not versioned: neither is this
             return version
         return (*version, *csource.version("sda_blas.h", "sda_threads.h",
+                                           "sda_small_gemm.h",
                                            glue=_GLUE))
 
     def __str__(self):

@@ -23,6 +23,7 @@
 
 #include <unistd.h>
 #include "sda_threads.h"
+#include "sda_small_gemm.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -157,9 +158,26 @@ static void NAME(const int *m, const int *n, const T *alpha, const T *x,    \
              a + (long)lo * *lda, lda));                                    \
 }
 
+#ifdef SDA_SMALL_GEMM
+/* One piece of a float32 product: sda's own loops when the minibatch is
+   short (sda_small_gemm.h), else the BLAS. */
+static void sda_sgemm_piece(char *ta, char *tb, const int *m, const int *n,
+                            const int *k, const float *alpha, const float *a,
+                            const int *lda, const float *b, const int *ldb,
+                            const float *beta, float *c, const int *ldc)
+{
+    if (!sda_small_sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c,
+                         ldc))
+        sgemm_(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+#define SDA_SGEMM_PIECE sda_sgemm_piece
+#else
+#define SDA_SGEMM_PIECE sgemm_
+#endif
+
 /* Each REAL is the name as the module's BLAS has it (a -D flag may rename
    sgemm_ to scipy_sgemm_): expanded here, before the names are taken. */
-SDA_GEMM(sda_sgemm, float, sgemm_)
+SDA_GEMM(sda_sgemm, float, SDA_SGEMM_PIECE)
 SDA_GEMM(sda_dgemm, double, dgemm_)
 SDA_GEMV(sda_sgemv, float, sgemv_)
 SDA_GEMV(sda_dgemv, double, dgemv_)
