@@ -16,10 +16,11 @@ from sda.ops.threads import pinned
 
 # (minibatch, inputs, outputs): the tutorial's shapes, every tail of the
 # tiles (6 rows, 64 columns, 16 lanes, 128-row chunks), the thresholds
-# (32 and 64 examples) and a step past them
+# (32, 64 and 128 examples) and a step past them
 SHAPES = [(20, 784, 1000), (1, 784, 1000), (7, 65, 129), (32, 1000, 500),
           (33, 1000, 300), (64, 300, 784), (65, 200, 300), (20, 1000, 10),
-          (5, 17, 64), (13, 129, 70), (20, 64, 1000)]
+          (5, 17, 64), (13, 129, 70), (20, 64, 1000), (100, 70, 130),
+          (128, 784, 1000), (129, 100, 100)]
 ORDERS = list(itertools.product("CF", "CF"))
 
 

@@ -13,7 +13,7 @@
                      chunks of SDA_KC rows; X is copied once, transposed;
      NT  C = D W^T   D the minibatch (R <= 32): dot products of D's rows
                      with W's rows, both read along their length;
-     TN  C = X^T D   the weight gradient, a sum over the minibatch (K <= 64).
+     TN  C = X^T D   the weight gradient, a sum over the minibatch (K <= 128).
 
    Each output element is summed in one fixed order (over k, in vector
    lanes for NT), whatever the tile or the piece it falls in, so a product
@@ -268,7 +268,7 @@ static int sda_small_sgemm(const char *ta, const char *tb, const int *m,
         sda_nt(N, M, K, *alpha, b, *ldb, a, *lda, *beta, c, *ldc);
         return 1;
     }
-    if (ta_n && !tb_n && K <= 64 && M >= 64 && N >= 64) {  /* X^T D */
+    if (ta_n && !tb_n && K <= 128 && M >= 64 && N >= 64) {  /* X^T D */
         sda_tn(N, M, K, *alpha, b, *ldb, a, *lda, *beta, c, *ldc);
         return 1;
     }
