@@ -20,8 +20,8 @@
    (threads waking up, or spinning down); the way switches if that was
    20 % faster, else the next trial comes twice as late (after 4 windows,
    then up to 512).  A window 20 % slower than the other way's last trial
-   starts one at once, and so does a window 30 % slower than the average
-   of its way (another process has started).  A gap of 0.1 s between calls
+   starts one at once, and so does a window on several threads 30 % slower
+   than the average of its way (another process has started).  A gap of 0.1 s between calls
    (the program doing something else) starts a new window; a window whose
    work per call differs by 10 % from the last ones (another step, another
    layer) forgets the rates measured, which belong to the other work.
@@ -146,7 +146,11 @@ static void sda_pace_window(sda_pace *p, double rate, double mix)
         p->settle = 0;
         return;
     }
-    const int dropped = p->rate[way] > 0 && rate < 0.7 * p->rate[way];
+    /* a window 30 % slower than its way's average on several threads:
+       another process has taken a core.  On one thread it means the
+       machine is busier still, where a trial of several threads would
+       only wait for the lost core. */
+    const int dropped = way && p->rate[way] > 0 && rate < 0.7 * p->rate[way];
     p->rate[way] = p->rate[way] == 0 ? rate
                                      : p->rate[way] + (rate - p->rate[way]) / 4;
     if (p->windows >= p->next_try || dropped
