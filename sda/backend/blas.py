@@ -16,9 +16,10 @@ PyTensor setting the library changes.
 ``SDA_BLAS=mkl`` links Intel's MKL instead (the ``mkl`` wheel, extra
 ``sda[mkl]``), through its sequential layer: sda's own threads split the
 products (:mod:`sda.ops.blas`) as they do OpenBLAS's.  At the small
-products of minibatch-20 steps MKL is 1.4-1.8x as fast as OpenBLAS on one
-core of an AVX-512 Xeon (``benchmarks/gemm_shapes.py``); the steps' figures
-are in docs/performance.md.
+products of minibatch-20 steps MKL was 1.4-1.8x as fast as OpenBLAS on one
+core of an AVX-512 Xeon (``benchmarks/gemm_shapes.py``); on processors with
+AVX-512 those products now run in sda's own loops with either library
+(:mod:`sda.ops.blas`).  The steps' figures are in docs/performance.md.
 """
 
 import glob

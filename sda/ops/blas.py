@@ -11,7 +11,11 @@ now (``benchmarks/bench_sda.py --load 1``, docs/performance.md).
 
 The ops here are those ops with the same code, calling the products
 through wrappers (``sda/ops/c/sda_blas.h``) that run OpenBLAS on one
-thread and split the output over sda's OpenMP threads: one or all of
+thread (or, for the float32 products of a short minibatch on a processor
+with AVX-512, sda's own loops, ``sda_small_gemm.h``, which read the
+weights without copying them first: up to 64 examples for X W, 32 for
+D W^T, 128 for the weight gradient) and split the output over
+sda's OpenMP threads: one or all of
 them, whichever the policy that all of sda's C ops share finds faster,
 from the measured time between one step and the next
 (``sda/ops/c/sda_threads.h``).  The
