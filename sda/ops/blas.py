@@ -19,8 +19,9 @@ sda's OpenMP threads: one or all of
 them, whichever the policy that all of sda's C ops share finds faster,
 from the measured time between one step and the next
 (``sda/ops/c/sda_threads.h``).  The
-pieces are cut at multiples of 64 rows, so the results are the same for
-any number of threads.
+pieces are fixed by the output's shape and the machine's processor count
+(at least 64 rows, cut at multiples of 16), never by the number of
+threads, so the results are the same for any number of threads.
 
 A rewrite under the tag :data:`TAG` swaps them in; the library's C modes
 include it (:func:`sda.compile_mode`), other modes never run it, and it
