@@ -6,7 +6,7 @@ the profile of docs/performance.md).  sda computes them with OpenBLAS (the
 ``scipy-openblas`` wheels), torch with the MKL bundled in its wheel.  This
 script times each product of such a step on one thread with both
 libraries and with sda's own product ops (compiled by PyTensor in the
-library's mode, on one thread: at minibatches up to 64, float32 and AVX-512,
+library's mode, on one thread: for a short float32 minibatch on AVX-512
 the loops of ``sda/ops/c/sda_small_gemm.h``, else OpenBLAS), in one
 process, interleaved, and prints GFLOP/s and the ratios: how far sda's
 steps can go ahead of torch's before the products themselves limit them.
@@ -21,9 +21,8 @@ the benchmarks' reference environment::
 
 import argparse
 import statistics
-import time
-
 import sys
+import time
 from pathlib import Path
 
 import numpy as np

@@ -44,7 +44,7 @@ def main(argv=None):
         for step in args.steps.split(","):
             fn, n_batches, per_call, _ = bench.build(step, batch)
             fns = _profiled_functions(fn)
-            before = {id(f): _snapshot(f.profile) for f in fns}
+            before = {id(f): _by_class(f.profile) for f in fns}
             calls, t0 = 0, time.perf_counter()
             while time.perf_counter() - t0 < args.seconds:
                 fn(calls % n_batches)
@@ -102,18 +102,15 @@ def _profiled_functions(fn):
 
 
 def _by_class(profile):
+    """Seconds so far per op class (element-wise ops by their scalar op)."""
     out = collections.Counter()
     for (_, node), t in profile.apply_time.items():
         op = node.op
-        name = str(op) if type(op).__name__ == "Elemwise" else type(op).__name__
-        if type(op).__name__ == "Elemwise":
+        name = type(op).__name__
+        if name == "Elemwise":
             name = f"Elemwise{{{op.scalar_op}}}"
         out[name] += t
     return out
-
-
-def _snapshot(profile):
-    return dict(_by_class(profile))
 
 
 if __name__ == "__main__":

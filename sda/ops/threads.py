@@ -11,8 +11,9 @@ threads wake up, or spin down), switches if that was 20 % faster, and
 otherwise tries again twice as late.  A window on several threads 30 %
 slower than the average of its way (another process took a core), or a
 window 20 % slower than the other way's last trial, starts a trial at once
-(a slower window on one thread only means a busier machine); a window whose work per call changed by 10 % (another step)
-forgets the rates measured on the old work.  So a training step uses both cores
+(a slower window on one thread only means a busier machine); a window
+whose work per call changed by 10 % (another step) forgets the rates
+measured on the old work.  So a training step uses both cores
 of a quiet machine, and one when another process is using the other:
 split over two threads, a step waits for the thread that lost its core.
 

@@ -4,12 +4,12 @@
    At minibatch 20 a training step's products have one short side: the
    minibatch.  OpenBLAS copies (packs) the long operand, the weights, before
    each product, which at that size costs as much as the arithmetic: on one
-   core of the machine of docs/performance.md it reached 40-80 GFLOP/s where
-   these loops reach 70-100 (benchmarks/gemm_shapes.py).  These read the
+   core of the machine of docs/performance.md it reached 45-82 GFLOP/s
+   where these loops reach 83-92 (benchmarks/gemm_shapes.py --batch 20).  These read the
    weights where they lie, in the order they lie, and keep a tile of the
    output in registers:
 
-     NN  C = X W     X the minibatch (R x K, R <= 64), W read by rows, K in
+     NN  C = X W     X the minibatch (R x K, R <= 64), W read by rows, in
                      chunks of SDA_KC rows; X is copied once, transposed;
      NT  C = D W^T   D the minibatch (R <= 32): dot products of D's rows
                      with W's rows, both read along their length;
@@ -45,33 +45,41 @@ static inline __mmask16 sda_mask16(int n)
     return n >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << n) - 1);
 }
 
-/* -- NN: C[R x N] += Xp^T W[k0:k0+kn, :] for a tile of RB rows and CB
-   vectors of C (the last one masked by `last`); Xp is alpha X^T, K x R. */
-SDA_INLINE void sda_nn_tile(const int RB, const int CB, int k0, int kn,
-                            const float *Xp, int R, const float *W, int ldw,
-                            float *C, int ldc, __mmask16 last)
+/* C[i][j] = beta C + alpha sum_q X[q][i] D[q][j] for a tile of RB rows and
+   CB vectors of C (the last one masked by `last`), over the Q rows of X and
+   D: the weight gradient (TN, Q the minibatch) and a chunk of NN's rows of
+   W (Q of them, X its transposed copy of the minibatch). */
+SDA_INLINE void sda_rows_tile(const int RB, const int CB, int Q,
+                              const float *X, int ldx, const float *D,
+                              int ldd, float *C, int ldc, float alpha,
+                              float beta, __mmask16 last)
 {
     __m512 acc[SDA_TILE_R][SDA_TILE_V];
     SDA_UNROLL for (int r = 0; r < RB; ++r)
         SDA_UNROLL for (int v = 0; v < CB; ++v)
-            acc[r][v] = _mm512_maskz_loadu_ps(v == CB - 1 ? last : 0xffff,
-                                              C + (long)r * ldc + 16 * v);
-    for (int k = k0; k < k0 + kn; ++k) {
-        const float *w = W + (long)k * ldw, *x = Xp + (long)k * R;
-        __m512 wv[SDA_TILE_V];
+            acc[r][v] = _mm512_setzero_ps();
+    for (int q = 0; q < Q; ++q) {
+        const float *d = D + (long)q * ldd, *x = X + (long)q * ldx;
+        __m512 dv[SDA_TILE_V];
         SDA_UNROLL for (int v = 0; v < CB; ++v)
-            wv[v] = _mm512_maskz_loadu_ps(v == CB - 1 ? last : 0xffff,
-                                          w + 16 * v);
+            dv[v] = _mm512_maskz_loadu_ps(v == CB - 1 ? last : 0xffff,
+                                          d + 16 * v);
         SDA_UNROLL for (int r = 0; r < RB; ++r) {
             const __m512 xv = _mm512_set1_ps(x[r]);
             SDA_UNROLL for (int v = 0; v < CB; ++v)
-                acc[r][v] = _mm512_fmadd_ps(xv, wv[v], acc[r][v]);
+                acc[r][v] = _mm512_fmadd_ps(xv, dv[v], acc[r][v]);
         }
     }
+    const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
     SDA_UNROLL for (int r = 0; r < RB; ++r)
-        SDA_UNROLL for (int v = 0; v < CB; ++v)
-            _mm512_mask_storeu_ps(C + (long)r * ldc + 16 * v,
-                                  v == CB - 1 ? last : 0xffff, acc[r][v]);
+        SDA_UNROLL for (int v = 0; v < CB; ++v) {
+            const __mmask16 m = v == CB - 1 ? last : 0xffff;
+            float *c = C + (long)r * ldc + 16 * v;
+            __m512 out = _mm512_mul_ps(va, acc[r][v]);
+            if (beta != 0)
+                out = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m, c), out);
+            _mm512_mask_storeu_ps(c, m, out);
+        }
 }
 
 /* A switch over the tiles' sizes, each a constant in its own copy. */
@@ -103,9 +111,9 @@ SDA_INLINE void sda_nn_tile(const int RB, const int CB, int k0, int kn,
     case 6 * 8 + 4: TILE(6, 4, __VA_ARGS__); break;                         \
     }
 
-#define SDA_NN_TILE(RB, CB, ...) sda_nn_tile(RB, CB, __VA_ARGS__)
+#define SDA_ROWS_TILE(RB, CB, ...) sda_rows_tile(RB, CB, __VA_ARGS__)
 
-/* The copy of alpha X^T each thread keeps (grown, never shrunk). */
+/* The copy of X^T each thread keeps (grown, never shrunk). */
 static float *sda_small_scratch(size_t n)
 {
     static __thread float *buf = NULL;
@@ -119,32 +127,32 @@ static float *sda_small_scratch(size_t n)
 }
 
 /* C[R x N] = beta C + alpha X W, X(r, k) = x[r * xr + k * xk], W K x N
-   with rows ldw apart.  Returns 0 without a scratch copy. */
+   with rows ldw apart: W's rows in chunks of SDA_KC, each chunk added to C
+   (scaled by beta before the first).  Returns 0 without a scratch copy. */
 static int sda_nn(int R, int N, int K, float alpha, const float *x, long xr,
                   long xk, const float *W, int ldw, float beta, float *C,
                   int ldc)
 {
-    float *Xp = sda_small_scratch((size_t)K * R);
-    if (!Xp) return 0;
+    float *Xt = sda_small_scratch((size_t)K * R);
+    if (!Xt) return 0;
     for (int k = 0; k < K; ++k)
         for (int r = 0; r < R; ++r)
-            Xp[(long)k * R + r] = alpha * x[r * xr + k * xk];
-    for (int r = 0; r < R; ++r) {
-        float *c = C + (long)r * ldc;
-        if (beta == 0) for (int j = 0; j < N; ++j) c[j] = 0;
-        else if (beta != 1) for (int j = 0; j < N; ++j) c[j] *= beta;
-    }
+            Xt[(long)k * R + r] = x[r * xr + k * xk];
     const int width = 16 * SDA_TILE_V;
     for (int k0 = 0; k0 < K; k0 += SDA_KC) {
         const int kn = K - k0 < SDA_KC ? K - k0 : SDA_KC;
+        const float b = k0 == 0 ? beta : 1;
+        /* by columns, then rows: a chunk's columns stay in the L1 cache
+           for every tile of rows */
         for (int j = 0; j < N; j += width) {
             const int nc = N - j < width ? N - j : width;
             const int cb = (nc + 15) / 16;
             const __mmask16 last = sda_mask16(nc - 16 * (cb - 1));
             for (int r = 0; r < R; r += SDA_TILE_R) {
                 const int rb = R - r < SDA_TILE_R ? R - r : SDA_TILE_R;
-                SDA_TILES(SDA_NN_TILE, rb, cb, k0, kn, Xp + r, R, W + j,
-                          ldw, C + (long)r * ldc + j, ldc, last)
+                SDA_TILES(SDA_ROWS_TILE, rb, cb, kn, Xt + (long)k0 * R + r,
+                          R, W + (long)k0 * ldw + j, ldw,
+                          C + (long)r * ldc + j, ldc, alpha, b, last)
             }
         }
     }
@@ -196,42 +204,6 @@ static void sda_nt(int R, int N, int K, float alpha, const float *D, int ldd,
     }
 }
 
-/* -- TN: C[i][j] = beta C + alpha sum_q X[q][i] D[q][j] for a tile of RB
-   rows and CB vectors of C; X and D have Q rows (the minibatch). */
-SDA_INLINE void sda_tn_tile(const int RB, const int CB, int Q, const float *X,
-                            int ldx, const float *D, int ldd, float *C,
-                            int ldc, float alpha, float beta, __mmask16 last)
-{
-    __m512 acc[SDA_TILE_R][SDA_TILE_V];
-    SDA_UNROLL for (int r = 0; r < RB; ++r)
-        SDA_UNROLL for (int v = 0; v < CB; ++v)
-            acc[r][v] = _mm512_setzero_ps();
-    for (int q = 0; q < Q; ++q) {
-        const float *d = D + (long)q * ldd, *x = X + (long)q * ldx;
-        __m512 dv[SDA_TILE_V];
-        SDA_UNROLL for (int v = 0; v < CB; ++v)
-            dv[v] = _mm512_maskz_loadu_ps(v == CB - 1 ? last : 0xffff,
-                                          d + 16 * v);
-        SDA_UNROLL for (int r = 0; r < RB; ++r) {
-            const __m512 xv = _mm512_set1_ps(x[r]);
-            SDA_UNROLL for (int v = 0; v < CB; ++v)
-                acc[r][v] = _mm512_fmadd_ps(xv, dv[v], acc[r][v]);
-        }
-    }
-    const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
-    SDA_UNROLL for (int r = 0; r < RB; ++r)
-        SDA_UNROLL for (int v = 0; v < CB; ++v) {
-            const __mmask16 m = v == CB - 1 ? last : 0xffff;
-            float *c = C + (long)r * ldc + 16 * v;
-            __m512 out = _mm512_mul_ps(va, acc[r][v]);
-            if (beta != 0)
-                out = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m, c), out);
-            _mm512_mask_storeu_ps(c, m, out);
-        }
-}
-
-#define SDA_TN_TILE(RB, CB, ...) sda_tn_tile(RB, CB, __VA_ARGS__)
-
 static void sda_tn(int R, int N, int Q, float alpha, const float *X, int ldx,
                    const float *D, int ldd, float beta, float *C, int ldc)
 {
@@ -243,7 +215,7 @@ static void sda_tn(int R, int N, int Q, float alpha, const float *X, int ldx,
             const int nc = N - j < width ? N - j : width;
             const int cb = (nc + 15) / 16;
             const __mmask16 last = sda_mask16(nc - 16 * (cb - 1));
-            SDA_TILES(SDA_TN_TILE, rb, cb, Q, X + r, ldx, D + j, ldd,
+            SDA_TILES(SDA_ROWS_TILE, rb, cb, Q, X + r, ldx, D + j, ldd,
                       C + (long)r * ldc + j, ldc, alpha, beta, last)
         }
     }

@@ -21,10 +21,11 @@
    20 % faster, else the next trial comes twice as late (after 4 windows,
    then up to 512).  A window 20 % slower than the other way's last trial
    starts one at once, and so does a window on several threads 30 % slower
-   than the average of its way (another process has started).  A gap of 0.1 s between calls
-   (the program doing something else) starts a new window; a window whose
-   work per call differs by 10 % from the last ones (another step, another
-   layer) forgets the rates measured, which belong to the other work.
+   than the average of its way (another process has started).  A gap of
+   0.1 s between calls (the program doing something else) starts a new
+   window; a window whose work per call differs by 10 % from the last ones
+   (another step, another layer) forgets the rates measured, which belong
+   to the other work.
 
    Only calls of 2^18 multiply-adds or more are ever split: below that
    the threads cost more than they save. */
