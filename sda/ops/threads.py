@@ -13,9 +13,13 @@ slower than the average of its way (another process took a core), or a
 window 20 % slower than the other way's last trial, starts a trial at once
 (a slower window on one thread only means a busier machine); a window
 whose work per call changed by 10 % (another step) forgets the rates
-measured on the old work.  So a training step uses both cores
-of a quiet machine, and one when another process is using the other:
-split over two threads, a step waits for the thread that lost its core.
+measured on the old work.  Every 0.1 s it also looks at the machine
+(``/proc/stat``, on Linux): when other processes leave no core free for a
+second thread, calls go to one thread at once and no trial of several is
+made until a core is free again, and several threads are never more than
+the free cores.  So a training step uses both cores of a quiet machine,
+and one when another process is using the other: split over two threads,
+a step waits for the thread that lost its core.
 
 The state lives here, in memory this module owns, so that every compiled
 op of the process reads and updates the same one.  What a user can set:
@@ -45,7 +49,10 @@ class _Pace(ctypes.Structure):
                 ("last", ctypes.c_double),
                 ("win_calls", ctypes.c_long), ("windows", ctypes.c_long),
                 ("next_try", ctypes.c_long), ("interval", ctypes.c_long),
-                ("trials", ctypes.c_long), ("switches", ctypes.c_long)]
+                ("trials", ctypes.c_long), ("switches", ctypes.c_long),
+                ("others", ctypes.c_double), ("free_cores", ctypes.c_long),
+                ("look_at", ctypes.c_double), ("look_busy", ctypes.c_double),
+                ("look_own", ctypes.c_double)]
 
 
 _state = _Pace()
@@ -68,7 +75,10 @@ def policy():
     measured work per second of the program's time with one thread and with
     several (multiply-adds; 0 when not measured yet); ``windows``,
     ``trials``, ``switches``: how many windows were measured, how many of
-    them tried the other way, how many trials changed the way.
+    them tried the other way, how many times the way changed; ``others``:
+    the cores other processes used at the last look at the machine,
+    ``free``: the cores that left (None: not looked at yet, or not on
+    Linux).
     """
     s = _state
     # the choice, not the way of the window now: sampled during a trial,
@@ -78,7 +88,9 @@ def policy():
             "pinned": {0: None, 1: "one", 2: "all"}[s.forced],
             "rate": {"one": s.rate[0], "several": s.rate[1]},
             "windows": s.windows, "trials": s.trials,
-            "switches": s.switches}
+            "switches": s.switches,
+            "others": s.others if s.ready and s.others >= 0 else None,
+            "free": s.free_cores or None}
 
 
 @contextlib.contextmanager

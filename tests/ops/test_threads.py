@@ -159,16 +159,23 @@ def test_one_thread_when_another_process_takes_a_core():
     spinner = _spin(30)
     try:
         time.sleep(0.5)
-        deadline = time.perf_counter() + 6
-        while time.perf_counter() < deadline:
-            for i in range(20):
-                train(i)
-        state = policy()
+        states = []
+        for seconds in (2, 3):
+            deadline = time.perf_counter() + seconds
+            while time.perf_counter() < deadline:
+                for i in range(20):
+                    train(i)
+            states.append(policy())
     finally:
         spinner.kill()
         spinner.wait()
-    assert state["rate"]["one"] > 0 and state["rate"]["several"] > 0
+    settled, state = states
+    # the policy saw the other process take a core, and tried no second
+    # thread while it ran: a trial would have waited for the lost core
+    assert state["others"] > 0.5 and state["free"] == 1, state
     assert not state["threaded"], state
+    assert state["trials"] == settled["trials"], (settled, state)
+    assert state["rate"]["one"] > 0
 
 
 def test_threadpoolctl_caps_the_threads():

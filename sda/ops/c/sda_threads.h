@@ -27,12 +27,24 @@
    (another step, another layer) forgets the rates measured, which belong
    to the other work.
 
+   Trials alone find a lost core late and lose time finding it (a trial
+   of several threads under load runs at a third of the speed), so every
+   0.1 s the policy also looks at the machine: the cores other processes
+   used since the last look (/proc/stat; nothing is known elsewhere, and
+   trials decide alone).  When they leave no core free for a second
+   thread, calls go to one thread at once, and no trial of several is
+   made until a core is free; the several threads are never more than
+   the free cores.
+
    Only calls of 2^18 multiply-adds or more are ever split: below that
    the threads cost more than they save. */
 #ifndef SDA_THREADS_H
 #define SDA_THREADS_H
 
+#include <fcntl.h>
+#include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 /* The threading pragmas; without OpenMP the parallel region runs once, as
    thread 0 of 1 (the `omp simd` loops are vectorised either way). */
@@ -63,6 +75,8 @@ static double sda_now(void)
 #define SDA_WINDOW_S 0.02
 #define SDA_WINDOW_CALLS 8
 #define SDA_PAUSE_S 0.1
+#define SDA_LOOK_S 0.1
+#define SDA_LOOK_MAX_S 1.0
 
 /* The policy's state, one for the process (sda.ops.threads holds it; its
    ctypes mirror, _Pace, must match this field for field). */
@@ -77,6 +91,12 @@ typedef struct {
     double mix;             /* the work per call the rates were measured on */
     double win_start, win_work, last;
     long win_calls, windows, next_try, interval, trials, switches;
+    /* the machine, looked at every SDA_LOOK_S: the cores other processes
+       used (-1: unknown), the cores left free (0: unknown), and the last
+       look's time, machine busy time and this process's CPU time */
+    double others;
+    long free_cores;
+    double look_at, look_busy, look_own;
 } sda_pace;
 
 #define SDA_CAPSULE "sda.ops.threads._PACE"
@@ -104,16 +124,90 @@ static sda_pace *sda_pace_state(void)
     if (!state->ready) {
         state->threaded = state->way = 1;
         state->next_try = state->interval = 4;
+        state->others = -1;
         state->ready = 1;
     }
     return state;
+}
+
+/* The machine's busy time in seconds, all processors together, from the
+   first line of /proc/stat (user, nice, system, irq, softirq and steal:
+   time a hypervisor gave to others is a core taken too); -1 where there is
+   no /proc/stat. */
+static double sda_machine_busy(void)
+{
+    static double hz = 0;
+    char buf[512];
+    const int fd = open("/proc/stat", O_RDONLY);
+    if (fd < 0) return -1;
+    const ssize_t got = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (got < 5 || buf[0] != 'c' || buf[1] != 'p' || buf[2] != 'u') return -1;
+    buf[got] = 0;
+    if (hz == 0) hz = (double)sysconf(_SC_CLK_TCK);
+    char *at = buf + 3, *end;
+    double field[8];
+    for (int i = 0; i < 8; ++i) {
+        field[i] = (double)strtoull(at, &end, 10);
+        if (end == at) return -1;
+        at = end;
+    }
+    /* user nice system idle iowait irq softirq steal */
+    return (field[0] + field[1] + field[2] + field[5] + field[6] + field[7])
+           / hz;
+}
+
+/* Looks at the machine, at most every SDA_LOOK_S: how many cores other
+   processes used since the last look (the machine's busy time less this
+   process's CPU time, its spinning threads included), and so how many
+   are free.  /proc/stat counts in ticks of 10 ms a processor, so a look
+   spans at least 0.1 s (2 ticks of error in 20 on two cores); one after a
+   pause of more than a second starts afresh, its average would be old. */
+static void sda_pace_look(sda_pace *p, double now)
+{
+    static long cpus = 0;
+    if (now - p->look_at < SDA_LOOK_S) return;
+    const double busy = sda_machine_busy();
+    if (busy < 0) {
+        p->look_at = now;
+        return;
+    }
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    const double own = t.tv_sec + 1e-9 * t.tv_nsec;
+    if (!cpus) {
+        cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        if (cpus < 1) cpus = 1;
+    }
+    if (p->look_busy > 0 && now - p->look_at <= SDA_LOOK_MAX_S) {
+        double others = (busy - p->look_busy - (own - p->look_own))
+                        / (now - p->look_at);
+        p->others = others < 0 ? 0 : others;
+        /* a core 60 % taken is not free: the thread given it would wait */
+        const long left = (long)(cpus - p->others + 0.4);
+        p->free_cores = left < 1 ? 1 : left;
+    }
+    p->look_at = now;
+    p->look_busy = busy;
+    p->look_own = own;
 }
 
 /* A window of calls has ended, at `rate` work per second: count it. */
 static void sda_pace_window(sda_pace *p, double rate, double mix)
 {
     const int way = p->way;
+    const int crowded = p->free_cores == 1;
     ++p->windows;
+    if (crowded && (p->threaded || way)) {
+        /* no core free for a second thread (sda_pace_look): one thread at
+           once, not after a trial, and none till a core is free; the next
+           window, in which the threads spin down, is not counted */
+        p->switches += p->threaded;
+        p->threaded = p->way = p->trial = 0;
+        p->settle = 1;
+        p->interval = 4;
+        return;
+    }
     if (p->mix == 0 || mix > 1.1 * p->mix || mix < p->mix / 1.1) {
         /* other work (another step, another layer): rates measured on the
            old work say nothing of the new; the way stays, and the trials
@@ -154,6 +248,10 @@ static void sda_pace_window(sda_pace *p, double rate, double mix)
     const int dropped = way && p->rate[way] > 0 && rate < 0.7 * p->rate[way];
     p->rate[way] = p->rate[way] == 0 ? rate
                                      : p->rate[way] + (rate - p->rate[way]) / 4;
+    if (crowded) {  /* a trial of several threads once a core is free */
+        p->next_try = p->windows + 1;
+        return;
+    }
     if (p->windows >= p->next_try || dropped
             || (p->rate[!way] > 0 && p->rate[way] < 0.8 * p->rate[!way])) {
         p->trial = 1;
@@ -176,6 +274,7 @@ static int sda_threads(double work)
         p->win_calls = 0;
     } else if (p->win_calls >= SDA_WINDOW_CALLS
                && now - p->win_start >= SDA_WINDOW_S) {
+        sda_pace_look(p, now);
         sda_pace_window(p, p->win_work / (now - p->win_start),
                         p->win_work / p->win_calls);
         p->win_start = now;
@@ -185,7 +284,10 @@ static int sda_threads(double work)
     p->last = now;
     p->win_work += work;
     ++p->win_calls;
-    return p->way ? nmax : 1;
+    if (!p->way) return 1;
+    /* never more threads than free cores (when known) */
+    return p->free_cores > 1 && p->free_cores < nmax ? (int)p->free_cores
+                                                     : nmax;
 }
 
 #endif
