@@ -36,7 +36,7 @@ from sda.train.progress import ProgressPrinter, format_seconds
 from sda.viz import layer_filters, plot_learning_curves, save_filters
 
 #: --quick: minibatches of 20 and the dA tutorial's learning rate; measured
-#: on 2 cores: 1:43 quiet, 2:28 with another CPU-bound process running;
+#: on 2 cores: 1:38 quiet, 2:18 with another CPU-bound process running;
 #: first-layer filters with strokes and blobs, 3.0 % test error
 #: (tests/test_examples.py checks the preset, docs/reproduction.md has the
 #: run)
