@@ -21,7 +21,6 @@
 #ifndef SDA_BLAS_H
 #define SDA_BLAS_H
 
-#include <unistd.h>
 #include "sda_threads.h"
 #include "sda_small_gemm.h"
 
@@ -72,11 +71,7 @@ static void sda_blas_restore(int n)
    machine's size (not its load or OMP_NUM_THREADS) decides them. */
 static int sda_pieces(int len)
 {
-    static int cpus = 0;
-    if (!cpus) {
-        const long online = sysconf(_SC_NPROCESSORS_ONLN);
-        cpus = online < 1 ? 1 : online > 8 ? 8 : (int)online;
-    }
+    const int cpus = sda_online_cpus() < 8 ? sda_online_cpus() : 8;
     const int blocks = len / SDA_ALIGN;
     return blocks < 2 ? 1 : blocks < cpus ? blocks : cpus;
 }

@@ -27,11 +27,12 @@
    (another step, another layer) forgets the rates measured, which belong
    to the other work.
 
-   Trials alone find a lost core late and lose time finding it (a trial
-   of several threads under load runs at a third of the speed), so every
-   0.1 s the policy also looks at the machine: the cores other processes
-   used since the last look (/proc/stat; nothing is known elsewhere, and
-   trials decide alone).  When they leave no core free for a second
+   Trials alone find a lost core late and lose time finding it (under one
+   busy loop, cells with trials ran at 0.79-0.86x one thread in
+   benchmarks/bench_sda.py --load 1), so every 0.1 s the policy also
+   looks at the machine: the cores other processes used since the last
+   look (/proc/stat; nothing is known elsewhere, and trials decide
+   alone).  When they leave no core free for a second
    thread, calls go to one thread at once, and no trial of several is
    made until a core is free; the several threads are never more than
    the free cores.
@@ -63,6 +64,17 @@ static int sda_thread(void) { return 0; }
 static int sda_nthreads(void) { return 1; }
 static int sda_max_threads(void) { return 1; }
 #endif
+
+/* The machine's processors (online ones, whatever the process may use). */
+static int sda_online_cpus(void)
+{
+    static int cpus = 0;
+    if (!cpus) {
+        const long online = sysconf(_SC_NPROCESSORS_ONLN);
+        cpus = online < 1 ? 1 : (int)online;
+    }
+    return cpus;
+}
 
 static double sda_now(void)
 {
@@ -165,7 +177,6 @@ static double sda_machine_busy(void)
    pause of more than a second starts afresh, its average would be old. */
 static void sda_pace_look(sda_pace *p, double now)
 {
-    static long cpus = 0;
     if (now - p->look_at < SDA_LOOK_S) return;
     const double busy = sda_machine_busy();
     if (busy < 0) {
@@ -175,16 +186,12 @@ static void sda_pace_look(sda_pace *p, double now)
     struct timespec t;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
     const double own = t.tv_sec + 1e-9 * t.tv_nsec;
-    if (!cpus) {
-        cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        if (cpus < 1) cpus = 1;
-    }
     if (p->look_busy > 0 && now - p->look_at <= SDA_LOOK_MAX_S) {
         double others = (busy - p->look_busy - (own - p->look_own))
                         / (now - p->look_at);
         p->others = others < 0 ? 0 : others;
         /* a core 60 % taken is not free: the thread given it would wait */
-        const long left = (long)(cpus - p->others + 0.4);
+        const long left = (long)(sda_online_cpus() - p->others + 0.4);
         p->free_cores = left < 1 ? 1 : left;
     }
     p->look_at = now;
