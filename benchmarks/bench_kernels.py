@@ -14,8 +14,9 @@ Prints, as medians of repeats on this machine (float32, the tutorial's
    NLL is written out);
 4. at minibatch 128, the element-wise reconstruction cost of the first
    layer and a layer's sigmoid, with PyTensor's C loops against
-   ``sda.ops.elementwise``'s vectorised ones, and one of the step's five GEMMs
-   for scale (why the builders compile with ``sda.compile_mode``).
+   ``sda.ops.elementwise``'s vectorised ones, sda's sigmoid pinned to one
+   thread and to all, and one of the step's five GEMMs for scale (why the
+   builders compile with ``sda.compile_mode``).
 
     python benchmarks/bench_kernels.py
 """
@@ -63,11 +64,12 @@ def main():
     print("|---|---|---|---|")
 
     # 1. one-row GEMM vs GEMV, both compiled on sda's C backend and BLAS
+    fast = sda.compile_mode("CVM")
     W = pytensor.shared(rng.random((784, 1000)).astype("float32"))
     free = pt.matrix("x")  # unknown rows: Dot22, i.e. GEMM
     row1 = pt.tensor("x1", shape=(1, 784), dtype="float32")  # GEMV
-    gemm = pytensor.function([free], pt.dot(free, W))
-    gemv = pytensor.function([row1], pt.dot(row1, W))
+    gemm = pytensor.function([free], pt.dot(free, W), mode=fast)
+    gemv = pytensor.function([row1], pt.dot(row1, W), mode=fast)
     x = rng.random((1, 784)).astype("float32")
     row("x (1 x 784) @ W (784 x 1000)", median_us(lambda: gemm(x)),
         median_us(lambda: gemv(x)))
@@ -86,7 +88,8 @@ def main():
     a = pt.dot(logits_in, Wl)
     naive = -pt.mean(pt.special.log_softmax(a, axis=-1)[pt.arange(1), y])
     mine = LogisticRegression.nll_of_logits(a, y)
-    fns = [pytensor.function([logits_in, y], [c, pytensor.grad(c, Wl)])
+    fns = [pytensor.function([logits_in, y], [c, pytensor.grad(c, Wl)],
+                             mode=fast)
            for c in (naive, mine)]
     av = rng.normal(size=(1, 10)).astype("float32")
     yv = np.array([3], dtype="int32")
@@ -100,15 +103,24 @@ def main():
     xv = rng.random((128, 784)).astype("float32")
     av = rng.normal(scale=3, size=(128, 784)).astype("float32")
     hv = rng.normal(scale=3, size=(128, 1000)).astype("float32")
-    fast = sda.compile_mode("CVM")
     row("minibatch 128: softplus cost, 128 x 784", *(
         median_us(lambda f=pytensor.function([xa, pre], cost, mode=m):
                   f(xv, av)) for m in ("CVM", fast)))
     row("minibatch 128: sigmoid, 128 x 1000", *(
         median_us(lambda f=pytensor.function([pre], pt.sigmoid(pre), mode=m):
                   f(hv)) for m in ("CVM", fast)))
+    # the vectorised ops split their rows over sda's threads as the policy
+    # says: the same sigmoid pinned to one thread and to all
+    from sda.ops.threads import pinned
+    sig = pytensor.function([pre], pt.sigmoid(pre), mode=fast)
+    ways = []
+    for way in ("one", "all"):
+        with pinned(way):
+            ways.append(median_us(lambda: sig(hv)))
+    print(f"\nsda's sigmoid, 128 x 1000, on one thread / on all: "
+          f"{ways[0]:.1f} / {ways[1]:.1f} µs")
     B = pytensor.shared(rng.random((784, 1000)).astype("float32"))
-    one_gemm = pytensor.function([xa], pt.dot(xa, B))
+    one_gemm = pytensor.function([xa], pt.dot(xa, B), mode=fast)
     print(f"\none of the minibatch-128 step's five GEMMs (128 x 784 x 1000): "
           f"{median_us(lambda: one_gemm(xv)):.1f} µs")
     print(f"\nmode {sda.get_mode()}, BLAS "

@@ -121,9 +121,10 @@ class VectorisedUnary(COp):
         return ["sda_vectorised.h"]
 
     def c_compile_args(self, **kwargs):
-        # `omp simd` loops, no threads; without -fno-trapping-math GCC will
-        # not turn the selects into blends
-        return csource.SIMD_ARGS
+        # `omp simd` loops (without -fno-trapping-math GCC will not turn the
+        # selects into blends), split over threads as sda's thread policy
+        # says (sda.ops.threads), as the products around them are
+        return csource.openmp_args()
 
     def c_code(self, node, name, inputs, outputs, sub):
         (x,), (z,), fail = inputs, outputs, sub["fail"]
@@ -134,7 +135,7 @@ class VectorisedUnary(COp):
 
     def c_code_cache_version(self):
         return csource.version("sda_vectorised.h", "sda_vectorised_impl.h",
-                               glue=_GLUE)
+                               "sda_threads.h", glue=_GLUE)
 
 
 def sigmoid(x):

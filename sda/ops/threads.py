@@ -2,7 +2,8 @@
 
 Every C op of sda that can split its work over threads (the fused
 single-example steps of :mod:`sda.ops.fused`, the matrix products of
-:mod:`sda.ops.blas`) asks the same policy (``sda/ops/c/sda_threads.h``):
+:mod:`sda.ops.blas`, the sigmoid and softplus of :mod:`sda.ops.elementwise`)
+asks the same policy (``sda/ops/c/sda_threads.h``):
 one thread, or OpenMP's count (``OMP_NUM_THREADS``, by default every core
 the process may use), whichever has lately done more work per second of
 the program's time.  It measures in windows of at least 8 calls and 20 ms;

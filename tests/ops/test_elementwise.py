@@ -85,6 +85,25 @@ def test_c_code_matches_the_numpy_reference(fn, floatX):
     assert f_c(empty).shape == (2, 0, 4)
 
 
+@pytest.mark.parametrize("fn", ["sigmoid", "softplus"])
+def test_the_same_on_one_thread_and_on_all(fn, floatX):
+    # 20 x 1000 + 7 elements: split over the threads, with a tail that is
+    # not a whole line of 16; then one example, which never is split
+    from sda.ops.threads import pinned
+    x = pt.vector(dtype=floatX)
+    f = pytensor.function([x], VectorisedUnary(fn)(x), mode=CVM)
+    rng = np.random.default_rng(4)
+    for n in (20 * 1000 + 7, 1000):
+        a = (rng.standard_normal(n) * 10).astype(floatX)
+        with pinned("one"):
+            one = f(a)
+        with pinned("all"):
+            f(-a)  # what a part left out would keep in a reused output
+            several = f(a)
+        assert np.array_equal(one, several), n
+        np.testing.assert_allclose(one, f(a), rtol=0)
+
+
 def test_builders_swap_them_in_on_the_c_backend_only():
     assert sda.compile_mode("NUMBA") == "NUMBA"
     x = pt.matrix()

@@ -1,5 +1,6 @@
 /* One thread policy for every C op of sda: the fused steps
-   (sda_fused.h) and the matrix products (sda_blas.h).
+   (sda_fused.h), the matrix products (sda_blas.h) and the vectorised
+   sigmoid and softplus (sda_vectorised.h).
 
    A call gets one thread, or OpenMP's count (OMP_NUM_THREADS, by default
    the cores), whichever has lately done more work per second.  A call

@@ -140,6 +140,15 @@ F(sda_vsoftplus_loop)(npy_intp n, const T *__restrict__ a, T *__restrict__ out)
     for (npy_intp i = 0; i < n; ++i) out[i] = F(sda_vsoftplus)(a[i]);
 }
 
+static void F(sda_unary_stretch)(int f, npy_intp lo, npy_intp hi,
+                                 const T *a, T *out)
+{
+    if (f == SDA_SIGMOID)
+        F(sda_vsigmoid_loop)(hi - lo, a + lo, out + lo);
+    else
+        F(sda_vsoftplus_loop)(hi - lo, a + lo, out + lo);
+}
+
 /* z = f(x) element-wise, f = SDA_SIGMOID or SDA_SOFTPLUS: the body of
    sda.ops.elementwise.VectorisedUnary.  *z is reused when it fits.  Returns 0,
    or -1 with a Python exception set. */
@@ -158,12 +167,25 @@ static int F(sda_unary)(int f, PyArrayObject *x, PyArrayObject **z, int typenum)
         *z = (PyArrayObject *)PyArray_EMPTY(nd, (npy_intp *)dims, typenum, 0);
         if (!*z) { Py_DECREF(in); return -1; }
     }
-    if (f == SDA_SIGMOID)
-        F(sda_vsigmoid_loop)(PyArray_SIZE(in), (const T *)PyArray_DATA(in),
-                             (T *)PyArray_DATA(*z));
-    else
-        F(sda_vsoftplus_loop)(PyArray_SIZE(in), (const T *)PyArray_DATA(in),
-                              (T *)PyArray_DATA(*z));
+    const npy_intp n = PyArray_SIZE(in);
+    const T *a = (const T *)PyArray_DATA(in);
+    T *out = (T *)PyArray_DATA(*z);
+    const int nt = sda_threads(SDA_UNARY_WORK * (double)n);
+    if (nt <= 1) {  /* no parallel region: it costs more than a row */
+        F(sda_unary_stretch)(f, 0, n, a, out);
+    } else {
+        /* stretches starting at multiples of 16 elements (whole 64-byte
+           lines); an element is computed the same way on any thread, so
+           the results do not depend on their number */
+        SDA_OMP(omp parallel num_threads(nt))
+        {
+            const npy_intp lines = n / 16;
+            const int t = sda_thread(), k = sda_nthreads();
+            F(sda_unary_stretch)(f, lines * t / k * 16,
+                                 t == k - 1 ? n : lines * (t + 1) / k * 16,
+                                 a, out);
+        }
+    }
     Py_DECREF(in);
     return 0;
 }
