@@ -17,7 +17,11 @@ are retried and, when quiet ones exist, left out.
 ``--load N`` measures sda on a busy machine instead: it times every cell
 quiet, then with N foreign CPU-bound processes running (busy loops it
 starts and stops itself), both with sda's defaults and with one thread
-(``sda-1thread``), and prints the three side by side.
+(``sda-1thread``), and prints the three side by side, with how often sda
+ran on several threads while it was timed under load.  ``--processes K``
+times everything in K fresh sets of worker processes and pools their
+samples: where a process's memory lies moves a cell by up to 25 % under
+load, for every configuration alike.
 
 Configurations:
 
@@ -49,7 +53,7 @@ Examples::
     python benchmarks/bench_sda.py --ref-python .bench-venv/bin/python
     python benchmarks/bench_sda.py --quick --base ../sda-before   # A/B
     python benchmarks/bench_sda.py --load 1 --dtypes float32 \\
-        --batches 1,20,128                   # on a machine that is busy
+        --batches 1,20,128 --rounds 3 --processes 3   # on a busy machine
     python benchmarks/bench_sda.py --steps pretrain0,pretrain0-gaussian,\\
         pretrain0-salt_and_pepper --batches 1,128 --dtypes float32 \\
         --configs sda                          # the cost of each noise
@@ -283,7 +287,7 @@ def run(args, plan, dtype, log):
         rep = w.request({"op": "info"})
         info[label] = rep.get("config", rep.get("error"))
         progress(f"  built {label} {dtype}")
-    samples = {}
+    samples, threads = {}, {}
     rng = random.Random(12345)
 
     def sample(label, step, b):
@@ -298,6 +302,12 @@ def run(args, plan, dtype, log):
         if rep.get("ok"):
             samples.setdefault((label, step, b), []).append(
                 (rep["samples_per_s"], rep["other_cpu_cores"]))
+            if rep.get("policy"):  # sda's threads while the chunk ran
+                (on0, tried0), (on1, tried1) = rep["policy"]
+                ways = threads.setdefault(label, [0, 0, 0])
+                ways[0] += 1
+                ways[1] += on0 and on1
+                ways[2] += tried1 - tried0
 
     for r in range(args.rounds):
         for step, b in cells:
@@ -313,7 +323,29 @@ def run(args, plan, dtype, log):
             sample(*key)
     for w in workers.values():
         w.close()
-    return samples, info, compile_s
+    return samples, info, compile_s, threads
+
+
+def run_processes(args, plan, dtype, log):
+    """:func:`run` in ``args.processes`` fresh sets of workers, one after
+    another, its samples pooled: how fast a process runs a cell also
+    depends on where its memory happens to lie (under load, the same
+    configuration's cell moved by up to 25 % from one process to the
+    next), which rounds within one process do not average out."""
+    samples, info, compile_s, threads = {}, {}, {}, {}
+    for p in range(args.processes):
+        if args.processes > 1:
+            progress(f"  {dtype}: worker processes {p + 1}/{args.processes}")
+        more, info_, compile_, threads_ = run(args, plan, dtype, log)
+        for key, ss in more.items():
+            samples.setdefault(key, []).extend(ss)
+        for label, counts in threads_.items():
+            mine = threads.setdefault(label, [0, 0, 0])
+            for i, c in enumerate(counts):
+                mine[i] += c
+        info = info or info_
+        compile_s = compile_s or compile_
+    return samples, info, compile_s, threads
 
 
 def summarise(samples, max_other):
@@ -384,21 +416,26 @@ def load_report(args, plan):
     base = int("sda-base" in plan)  # the checkout of --base, under load
     for dtype in args.dtypes.split(","):
         progress(f"{dtype}: quiet")
-        quiet, info, _ = run(args, {"sda": plan["sda"]}, dtype, log)
+        quiet, info, _, _ = run_processes(args, {"sda": plan["sda"]},
+                                          dtype, log)
         progress(f"{dtype}: {args.load} foreign process(es)")
         foreign = _foreign_processes(args.load)
         try:
             time.sleep(1.0)
-            busy, _, _ = run(loaded, {k: plan[k] for k in
-                                      ("sda", "sda-1thread", "sda-base")
-                                      if k in plan}, dtype, log)
+            busy, _, _, threads = run_processes(
+                loaded, {k: plan[k] for k in ("sda", "sda-1thread",
+                                              "sda-base") if k in plan},
+                dtype, log)
         finally:
             for proc in foreign:
                 proc.kill()
                 proc.wait()
         q = summarise(quiet, args.max_other)
         b = summarise(busy, loaded.max_other)
-        report += [f"### {dtype}: samples/s, median of {args.rounds} rounds; "
+        rounds = (f"{args.rounds} rounds" if args.processes == 1 else
+                  f"{args.rounds} rounds in each of {args.processes} "
+                  f"worker processes")
+        report += [f"### {dtype}: samples/s, median of {rounds}; "
                    f"quiet, then with {args.load} foreign CPU-bound "
                    f"process(es) on {os.cpu_count()} CPUs", "",
                    "| step | batch | quiet | under load | under load, one "
@@ -415,7 +452,14 @@ def load_report(args, plan):
                 f"| {step} | {batch} | {vq:.0f} | {vl:.0f} | {v1:.0f} | "
                 f"{vl / vq if vq else 0:.0%} | {vl / v1 if v1 else 0:.2f}× |"
                 + (f" {vb:.0f} |" if base else ""))
-        report += ["", f"- sda: {describe(info.get('sda'))}", ""]
+        report += ["", f"- sda: {describe(info.get('sda'))}"]
+        if "sda" in threads:
+            n, several, trials = threads["sda"]
+            report.append(f"- sda's thread policy under load: several "
+                          f"threads throughout {several} of {n} timed "
+                          f"chunks, {trials} trials of the other way "
+                          f"during them")
+        report.append("")
     report.append(f"Wall time {time.perf_counter() - t0:.0f} s.")
     return "\n".join(report)
 
@@ -456,6 +500,9 @@ def main(argv=None):
                     help="also time the sda of another checkout (e.g. 'git "
                          "worktree add ../base HEAD~3') as 'sda-base'")
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--processes", type=int, default=1,
+                    help="time in this many fresh sets of worker processes, "
+                         "one after another, and pool their samples")
     ap.add_argument("--chunk-s", type=float, default=0.1)
     ap.add_argument("--warmup-s", type=float, default=0.06)
     ap.add_argument("--settle-s", type=float, default=0.25,
@@ -498,7 +545,7 @@ def main(argv=None):
         limits = machine_limits(dtype)
         progress(f"{dtype}: GEMM {limits['gflops']:.1f} GFLOP/s, GEMV "
                  f"{limits['gbytes']:.1f} GB/s")
-        samples, info, compile_s = run(args, plan, dtype, log)
+        samples, info, compile_s, _ = run_processes(args, plan, dtype, log)
         summary = summarise(samples, args.max_other)
         labels = [l for l in plan if any(k[0] == l for k in summary)]
         report += [f"### {dtype}: samples/s, median of {args.rounds} "

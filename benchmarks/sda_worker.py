@@ -134,6 +134,7 @@ def time_cell(fn, n_batches, samples_per_call, repeats, chunk_s, warmup_s,
             break
     n_calls = max(2, int(chunk_s / (elapsed / calls)))
     rates = []
+    pol0 = _policy()
     busy0, wall0 = _cpu_ticks(), time.perf_counter()
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -145,8 +146,21 @@ def time_cell(fn, n_batches, samples_per_call, repeats, chunk_s, warmup_s,
     hz = os.sysconf("SC_CLK_TCK")
     others = ((busy1[0] - busy0[0]) - (busy1[1] - busy0[1])) / hz / (
         wall1 - wall0)
+    pol1 = _policy()
     return {"samples_per_s": statistics.median(rates), "rates": rates,
-            "other_cpu_cores": max(0.0, others), "next": i}
+            "other_cpu_cores": max(0.0, others), "next": i,
+            "policy": [pol0, pol1]}
+
+
+def _policy():
+    """(on several threads, trials so far) of sda's thread policy, or None
+    (a checkout without one)."""
+    try:
+        from sda.ops.threads import policy
+    except ImportError:
+        return None
+    p = policy()
+    return [p["threaded"] and not p["trying"], p["trials"]]
 
 
 def _cpu_ticks():
