@@ -717,8 +717,11 @@ def test_ctrl_c_stops_in_one_line_that_says_how_to_finish(tmp_path,
     tracebacks from the driver and the workers, no resume hint."""
     monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
     space = tmp_path / "space.yaml"
+    # trials of 2 s: the Ctrl-C must come while some are still running,
+    # and with trials of 0.5 s a busy machine once let all four finish
+    # between the first one's line and the signal
     space.write_text("space:\n  x: [1, 2]\n  y: [0.0, 0.5]\n"
-                     "fixed:\n  sleep: 0.5\n")
+                     "fixed:\n  sleep: 2.0\n")
     args = [space, "--trial", "sweep_trials:quadratic", "--output-folder",
             tmp_path / "out"]
     # the local cluster: its workers are in the driver's process group,
