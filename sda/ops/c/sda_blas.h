@@ -97,22 +97,13 @@ static int sda_plain(const char *trans) { return *trans == 'N' || *trans == 'n';
         const int saved_ = sda_blas_single();                               \
         int i_;                                                             \
         (void)nt_;  /* unused without OpenMP */                             \
-        if (nt_ <= 1) {  /* no parallel region, as without OpenMP */      \
-            for (i_ = 0; i_ < np_; ++i_) {                                  \
-                int lo, hi, piece;                                          \
-                sda_piece((len), i_, np_, &lo, &hi);                        \
-                piece = hi - lo;                                            \
-                CALL;                                                       \
-            }                                                               \
-        } else {                                                            \
-            SDA_OMP(omp parallel for num_threads(nt_ < np_ ? nt_ : np_)     \
-                    schedule(static))                                       \
-            for (i_ = 0; i_ < np_; ++i_) {                                  \
-                int lo, hi, piece;                                          \
-                sda_piece((len), i_, np_, &lo, &hi);                        \
-                piece = hi - lo;                                            \
-                CALL;                                                       \
-            }                                                               \
+        SDA_OMP(omp parallel for num_threads(nt_ < np_ ? nt_ : np_)         \
+                schedule(static))                                           \
+        for (i_ = 0; i_ < np_; ++i_) {                                      \
+            int lo, hi, piece;                                              \
+            sda_piece((len), i_, np_, &lo, &hi);                            \
+            piece = hi - lo;                                                \
+            CALL;                                                           \
         }                                                                   \
         sda_blas_restore(saved_);                                           \
     } while (0)
