@@ -20,8 +20,8 @@ starts and stops itself), both with sda's defaults and with one thread
 (``sda-1thread``), and prints the three side by side, with how often sda
 ran on several threads while it was timed under load.  ``--processes K``
 times everything in K fresh sets of worker processes and pools their
-samples: where a process's memory lies moves a cell by up to 25 % under
-load, for every configuration alike.
+samples: under load the same configuration's cell moved by up to 25 % from
+one worker process to the next, for every configuration alike.
 
 Configurations:
 
@@ -329,9 +329,9 @@ def run(args, plan, dtype, log):
 def run_processes(args, plan, dtype, log):
     """:func:`run` in ``args.processes`` fresh sets of workers, one after
     another, its samples pooled: how fast a process runs a cell also
-    depends on where its memory happens to lie (under load, the same
-    configuration's cell moved by up to 25 % from one process to the
-    next), which rounds within one process do not average out."""
+    depends on the process (under load, the same configuration's cell
+    moved by up to 25 % from one process to the next, for reasons not
+    pinned down), which rounds within one process do not average out."""
     samples, info, compile_s, threads = {}, {}, {}, {}
     for p in range(args.processes):
         if args.processes > 1:
@@ -346,6 +346,13 @@ def run_processes(args, plan, dtype, log):
         info = info or info_
         compile_s = compile_s or compile_
     return samples, info, compile_s, threads
+
+
+def _rounds(args):
+    """How the medians were taken, for a table's heading."""
+    rounds = f"{args.rounds} interleaved rounds"
+    return (rounds if args.processes == 1 else
+            f"{rounds} in each of {args.processes} sets of worker processes")
 
 
 def summarise(samples, max_other):
@@ -432,10 +439,7 @@ def load_report(args, plan):
                 proc.wait()
         q = summarise(quiet, args.max_other)
         b = summarise(busy, loaded.max_other)
-        rounds = (f"{args.rounds} rounds" if args.processes == 1 else
-                  f"{args.rounds} rounds in each of {args.processes} "
-                  f"worker processes")
-        report += [f"### {dtype}: samples/s, median of {rounds}; "
+        report += [f"### {dtype}: samples/s, median of {_rounds(args)}; "
                    f"quiet, then with {args.load} foreign CPU-bound "
                    f"process(es) on {os.cpu_count()} CPUs", "",
                    "| step | batch | quiet | under load | under load, one "
@@ -548,8 +552,8 @@ def main(argv=None):
         samples, info, compile_s, _ = run_processes(args, plan, dtype, log)
         summary = summarise(samples, args.max_other)
         labels = [l for l in plan if any(k[0] == l for k in summary)]
-        report += [f"### {dtype}: samples/s, median of {args.rounds} "
-                   f"interleaved rounds (% of the machine's limit)", "",
+        report += [f"### {dtype}: samples/s, median of {_rounds(args)} "
+                   f"(% of the machine's limit)", "",
                    f"Limits measured now: GEMM {limits['gflops']:.1f} "
                    f"GFLOP/s, GEMV {limits['gbytes']:.1f} GB/s; * = no quiet "
                    f"sample. sda's percentages are of 'limit (sda)', which "
