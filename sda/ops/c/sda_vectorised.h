@@ -23,11 +23,12 @@
 #define SDA_SOFTPLUS 1
 
 /* What an element costs in the thread policy's unit, the multiply-adds of
-   a matrix product: on one core a sigmoid takes as long as about 20 of
-   them, a softplus about 30 (benchmarks/bench_kernels.py: a 128 x 1000
-   sigmoid in 50 us on one thread, a 128 x 784 x 1000 product in 1000 us
-   on two).  So the threads the policy gives share a minibatch of 20 rows
-   of 1000 units, not one example. */
+   a matrix product: on one core a sigmoid takes as long as about 20-25 of
+   them (benchmarks/bench_kernels.py, 2026-12-08: a 128 x 1000 sigmoid in
+   52-63 us on one thread, a 128 x 784 x 1000 product in 1087 us on two);
+   the softplus, not timed alone, is given the same.  So the threads the
+   policy gives share a minibatch of 20 rows of 1000 units, not one
+   example. */
 #define SDA_UNARY_WORK 24
 
 /* SDA_CAT(f, float32) -> f_float32, after expanding its arguments */
